@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# klp-rs: Linux kernel live patching in Rust.
+#
+#   make            build the modules in samples/ (and selftests/)
+#   make demo       boot the test kernel and show live patching at work
+#   make check      run every test in the test VM
+#   make kernel     build (or reuse) the cached test kernel
+#   make setup      install the toolchain (Debian packages, bindgen, virtme-ng)
+#   make lint       shellcheck the scripts
+#   make clean      remove build products
+#
+# KDIR=/path/to/linux uses your own Rust-enabled kernel tree instead of the
+# cached test kernel. The kernel's own Kbuild reads the file `Kbuild` here.
+
+SHELL := /bin/sh
+export KDIR
+SCRIPTS := $(wildcard scripts/*.sh) $(wildcard selftests/*.sh)
+
+.PHONY: all modules demo check kernel setup lint clean
+
+all modules:
+	@scripts/setup-toolchain.sh
+	@scripts/build-modules.sh modules
+
+demo:
+	@scripts/demo.sh
+
+check:
+	@scripts/check.sh
+
+kernel:
+	@scripts/setup-toolchain.sh
+	@scripts/build-kernel.sh >/dev/null
+
+setup:
+	@scripts/setup-toolchain.sh
+
+lint:
+	shellcheck -x $(SCRIPTS) .ci/run
+
+clean:
+	find samples selftests \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.d' -o -name modules.order \) -delete
+	rm -f modules.order Module.symvers .*.cmd
+	rm -rf generated results

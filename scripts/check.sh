@@ -1,0 +1,30 @@
+#!/bin/sh
+# `make check`: install what is missing, build (or reuse) the test kernel,
+# build the modules, run every selftest inside the VM, and judge the results.
+#
+#   scripts/check.sh [TEST_SCRIPT...]     (default: selftests/test-*.sh)
+#
+# Results and the guest console log are kept in results/check/.
+set -eu
+export KLP_LOG_TAG=check
+# shellcheck source=scripts/common.sh
+. "$(dirname -- "$0")/common.sh"
+
+start=$(date +%s)
+results=$KLP_TOP/results/check
+if [ $# -eq 0 ]; then
+	set -- "$KLP_TOP"/selftests/test-*.sh
+fi
+
+log "step 1/4: toolchain"
+"$KLP_TOP/scripts/setup-toolchain.sh"
+log "step 2/4: test kernel and modules"
+"$KLP_TOP/scripts/build-modules.sh"
+log "step 3/4: running $# test script(s) in the VM"
+"$KLP_TOP/scripts/run-vm.sh" "$results" \
+	sh "$KLP_TOP/selftests/run-in-guest.sh" "$results" "$@"
+log "step 4/4: results (kept in $results)"
+status=0
+"$KLP_TOP/scripts/tap-summary.sh" "$results" "$@" || status=1
+log "make check took $(elapsed "$start")"
+exit "$status"

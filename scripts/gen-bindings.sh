@@ -1,0 +1,54 @@
+#!/bin/sh
+# Generate the Rust bindings to <linux/livepatch.h> for one kernel tree.
+#
+#   scripts/gen-bindings.sh KDIR OUTPUT
+#
+# Linux 6.12's `kernel::bindings` does not cover livepatch, so klp-rs runs
+# bindgen itself, with the exact clang flags recorded for the kernel's own
+# bindings (rust/bindings/.bindings_generated.rs.cmd), on src/bindings_helper.h.
+# Only klp_* items are generated; the types they refer to (kobject, list_head,
+# module, ...) are taken from `kernel::bindings`, so they are the same types the
+# rest of the kernel crate uses.
+set -eu
+export KLP_LOG_TAG=bindgen
+# shellcheck source=scripts/common.sh
+. "$(dirname -- "$0")/common.sh"
+
+[ $# -eq 2 ] || die "usage: $0 KDIR OUTPUT"
+kdir=$1
+out=$2
+cmdfile=$kdir/rust/bindings/.bindings_generated.rs.cmd
+header=$KLP_TOP/src/bindings_helper.h
+[ -f "$cmdfile" ] || die "$cmdfile is missing: is $kdir a built kernel with CONFIG_RUST=y?"
+
+# The clang flags: what follows " -- " in the recorded command, up to the
+# trailing "; sed ..." step, without the dependency-file option and the
+# per-object KBUILD_* names.
+clang_flags=$(sed -n 's/^savedcmd_[^ ]* := .* -- \(.*\)$/\1/p' "$cmdfile" |
+	sed 's/ *;.*$//' |
+	tr ' ' '\n' |
+	grep -v -e '^-Wp,-MMD' -e '^-DKBUILD_' -e '^-D__KBUILD_MODNAME=' -e '^$' |
+	tr '\n' ' ')
+[ -n "$clang_flags" ] || die "could not read the clang flags from $cmdfile"
+
+# Regenerate only when the inputs changed.
+stamp="$out.inputs"
+inputs=$(printf '%s\n%s\n%s\n' "$kdir" "$(sha256sum "$cmdfile" "$header" | cut -c1-64)" \
+	"$("$KLP_BINDGEN" --version)")
+if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ]; then
+	exit 0
+fi
+
+log "generating $(basename "$out") for $kdir"
+mkdir -p "$(dirname "$out")"
+# shellcheck disable=SC2086 # clang_flags is a list of separate arguments
+(cd "$kdir" && LIBCLANG_PATH=$KLP_LIBCLANG_PATH "$KLP_BINDGEN" "$header" \
+	--rust-target 1.68 --use-core --ctypes-prefix core::ffi \
+	--with-derive-default --no-layout-tests --no-debug '.*' \
+	--no-doc-comments --enable-function-attribute-detection \
+	--allowlist-type 'klp_.*' --allowlist-function 'klp_.*' \
+	--allowlist-var 'KLP_.*' --no-recursive-allowlist \
+	--raw-line 'use kernel::bindings::*;' \
+	-o "$out.tmp" -- $clang_flags -DMODULE)
+mv "$out.tmp" "$out"
+printf '%s\n' "$inputs" >"$stamp"

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Boot the test kernel under virtme-ng and run one command inside it.
+#
+#   scripts/run-vm.sh RESULTS_DIR COMMAND...
+#
+# The guest sees the host's filesystem read-only (so the repository and its
+# built modules) and RESULTS_DIR read-write; the command is expected to leave
+# its results there. The full console, kernel messages included, goes to
+# RESULTS_DIR/console.log; the command's own output is shown live.
+#
+# vng's exit status is not trusted (it can exit 255 after a clean run): the
+# caller judges from the files in RESULTS_DIR. This script only reports a
+# time-out (KLP_VM_TIMEOUT seconds, default 1800) and a kernel panic.
+set -eu
+export KLP_LOG_TAG=vm
+# shellcheck source=scripts/common.sh
+. "$(dirname -- "$0")/common.sh"
+
+[ $# -ge 2 ] || die "usage: $0 RESULTS_DIR COMMAND..."
+results=$1
+shift
+timeout=${KLP_VM_TIMEOUT:-1800}
+kdir=$("$KLP_TOP/scripts/build-kernel.sh")
+vng=$KLP_VENV/bin/vng
+[ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup-toolchain.sh"
+
+rm -rf "$results"
+mkdir -p "$results"
+results=$(CDPATH='' cd -- "$results" && pwd)
+
+# KVM guests hang on this kind of machine (nested virtualisation), so the
+# default is TCG; KLP_VM_KVM=1 tries KVM where it is known to work.
+accel=--disable-kvm
+[ "${KLP_VM_KVM:-0}" = 1 ] && accel=
+
+log "booting $(basename "$(dirname "$kdir")") under virtme-ng (${accel:+TCG, }time limit ${timeout}s)"
+start=$(date +%s)
+# The guest's own output is shown live; kernel messages ("[    1.234] ...")
+# only go to the log.
+{
+	# shellcheck disable=SC2086 # $accel is empty or one option
+	timeout -k 10 "$timeout" "$vng" --run "$kdir/arch/x86/boot/bzImage" $accel \
+		--cpus 2 --memory 1G --append root=/dev/root --verbose \
+		--rwdir "$results" --exec "$*" </dev/null
+	echo $? >"$results/vng.rc"
+} 2>&1 | tee "$results/console.log" | grep --line-buffered -v '^\[ *[0-9]*\.[0-9]*\]' || true
+
+rc=$(cat "$results/vng.rc" 2>/dev/null || echo 125)
+log "guest ran for $(elapsed "$start") (vng exit status $rc)"
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	log "the guest did not finish within ${timeout}s; console log: $results/console.log"
+fi
+if grep -q 'Kernel panic' "$results/console.log"; then
+	log "the guest kernel panicked; console log: $results/console.log"
+	grep -A 20 'Kernel panic' "$results/console.log" | head -n 30 >&2
+fi

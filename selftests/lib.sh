@@ -1,0 +1,149 @@
+# shellcheck shell=sh
+# Guest-side helpers for the klp-rs selftests: TAP output, assertions on the
+# kernel's observable state, and live patch module handling. Sourced by each
+# selftests/test-*.sh, which run as root inside the test VM.
+#
+# Every assertion prints one TAP line: `ok N - what` or `not ok N - what`
+# followed by `# ` lines that say why. tap_end prints the plan.
+
+KLP_SYSFS=/sys/kernel/livepatch
+KLP_TOP=${KLP_TOP:-$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)}
+KLP_TRANSITION_TIMEOUT=${KLP_TRANSITION_TIMEOUT:-60}
+tap_count=0
+tap_failures=0
+
+# tap_begin TITLE: the TAP header of one test script.
+tap_begin() {
+	printf 'TAP version 13\n# %s\n' "$1"
+}
+
+# tap_end: the plan, and the script's exit status (1 if any case failed).
+tap_end() {
+	printf '1..%d\n' "$tap_count"
+	[ "$tap_failures" -eq 0 ]
+}
+
+# diag TEXT...: indented `# ` lines under the current case.
+diag() {
+	printf '%s\n' "$*" | sed 's/^/#   /'
+}
+
+# pass DESC / fail DESC [WHY...]
+pass() {
+	tap_count=$((tap_count + 1))
+	printf 'ok %d - %s\n' "$tap_count" "$1"
+}
+fail() {
+	tap_count=$((tap_count + 1))
+	tap_failures=$((tap_failures + 1))
+	printf 'not ok %d - %s\n' "$tap_count" "$1"
+	shift
+	[ $# -eq 0 ] || diag "$*"
+}
+
+# expect_eq DESC EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected: '$2'" "got:      '$3'"
+	fi
+}
+
+# expect_ok DESC CMD...: CMD exits 0. Its output is shown if it does not.
+expect_ok() {
+	desc=$1
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$desc"
+	else
+		fail "$desc" "command failed (exit $?): $*" "$out"
+	fi
+}
+
+# expect_fail DESC CMD...: CMD exits non-zero.
+expect_fail() {
+	desc=$1
+	shift
+	if out=$("$@" 2>&1); then
+		fail "$desc" "command succeeded but should have failed: $*" "$out"
+	else
+		pass "$desc"
+		diag "refused as expected: $out"
+	fi
+}
+
+# expect_dmesg DESC REGEX: a kernel log line since the last dmesg_mark matches.
+expect_dmesg() {
+	if dmesg_since_mark | grep -Eq -- "$2"; then
+		pass "$1"
+	else
+		fail "$1" "no kernel log line matches /$2/ since the mark; the log since then:" \
+			"$(dmesg_since_mark | tail -n 20)"
+	fi
+}
+
+# dmesg_mark: writes a unique marker line to the kernel log.
+dmesg_mark() {
+	dmesg_marker="klp-rs selftest mark $$-$(date +%s%N)"
+	printf '%s\n' "$dmesg_marker" >/dev/kmsg
+}
+
+# dmesg_since_mark: the kernel log after the last marker, without timestamps.
+dmesg_since_mark() {
+	dmesg | sed -e 's/^\[[^]]*\] //' | sed -n "/^$dmesg_marker\$/,\$p" | sed 1d
+}
+
+# sysfs_value FILE: the content of FILE, or <missing>.
+sysfs_value() {
+	cat "$1" 2>/dev/null || printf '<missing>'
+}
+
+# wait_transition PATCH: waits until PATCH's transition is over (or PATCH is
+# gone). Fails after KLP_TRANSITION_TIMEOUT seconds.
+wait_transition() {
+	waited=0
+	while [ -d "$KLP_SYSFS/$1" ] && [ "$(sysfs_value "$KLP_SYSFS/$1/transition")" != 0 ]; do
+		[ "$waited" -lt $((KLP_TRANSITION_TIMEOUT * 10)) ] || return 1
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+}
+
+# wait_patch_gone PATCH: waits until /sys/kernel/livepatch/PATCH is removed.
+wait_patch_gone() {
+	waited=0
+	while [ -d "$KLP_SYSFS/$1" ]; do
+		[ "$waited" -lt $((KLP_TRANSITION_TIMEOUT * 10)) ] || return 1
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+}
+
+# module_loaded NAME: NAME is in /proc/modules.
+module_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# disable_patch PATCH: writes 0 to enabled and waits for the patch to go.
+disable_patch() {
+	echo 0 >"$KLP_SYSFS/$1/enabled" && wait_patch_gone "$1"
+}
+
+# cleanup_patches: disables every live patch and unloads its module, so the
+# next script starts from an unpatched kernel.
+cleanup_patches() {
+	for dir in "$KLP_SYSFS"/*; do
+		[ -d "$dir" ] || continue
+		patch=$(basename "$dir")
+		wait_transition "$patch" || true
+		[ "$(sysfs_value "$dir/enabled")" = 1 ] && echo 0 >"$dir/enabled" 2>/dev/null
+		wait_patch_gone "$patch" || true
+		rmmod "$patch" 2>/dev/null || true
+	done
+}
+
+# sample_ko NAME: path of a built sample module.
+sample_ko() {
+	printf '%s/samples/%s/%s.ko\n' "$KLP_TOP" "$1" "$1"
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Raw bindings to `<linux/livepatch.h>`.
+//!
+//! Generated at build time by `scripts/gen-bindings.sh` for the kernel the
+//! modules are built against (Linux 6.12's `kernel::bindings` has no livepatch
+//! items). Only `klp_*` items are generated; every type they refer to is the one
+//! from [`kernel::bindings`], re-exported here through the glob import at the
+//! top of the generated file.
+
+#![allow(
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    unreachable_pub,
+    unused_imports,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
+
+include!("../generated/livepatch_bindings.rs");

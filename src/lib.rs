@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! klp-rs: kernel live patches written in Rust.
+//!
+//! A live patch module declares *what* it patches as plain constant data, a
+//! [`Patch`] of [`Object`]s (vmlinux or a module) of [`Func`]s (the name of
+//! the function to replace and its replacement), and hands it to
+//! [`livepatch_module!`](crate::livepatch_module). The library builds the
+//! `struct klp_patch` / `klp_object` / `klp_func` arrays the livepatch core
+//! expects (null-terminated, in memory that stays put until the core lets the
+//! module go), enables the patch from module init and maps the core's errors
+//! to [`kernel::error::Error`].
+//!
+//! Atomic replace is the default: a new [`Patch`] replaces every patch loaded
+//! before it, and the core reverts, through NOP entries, each function an
+//! earlier patch changed and the new one does not. Use
+//! [`Patch::replace`]`(false)` for a patch meant to stack on top of others.
+//!
+//! Out-of-tree modules cannot link a shared Rust crate, so each module
+//! compiles this library into itself. Mount it as `klp` at the crate root:
+//!
+//! ```ignore
+//! #[path = "../../src/lib.rs"]
+//! pub mod klp;
+//! ```
+//!
+//! # Example
+//!
+//! ```ignore
+//! use kernel::prelude::*;
+//! use klp::{Object, Patch};
+//!
+//! #[path = "../../src/lib.rs"]
+//! pub mod klp;
+//!
+//! /// The replacement for `cmdline_proc_show()`.
+//! unsafe extern "C" fn patched_cmdline_proc_show(
+//!     m: *mut kernel::bindings::seq_file,
+//!     _v: *mut core::ffi::c_void,
+//! ) -> core::ffi::c_int {
+//!     // SAFETY: the core calls this with the `seq_file` of `/proc/cmdline`.
+//!     unsafe { kernel::bindings::__seq_puts(m, c_str!("patched\n").as_char_ptr()) };
+//!     0
+//! }
+//!
+//! static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+//!     klp::func!("cmdline_proc_show", patched_cmdline_proc_show),
+//! ])]);
+//!
+//! klp::livepatch_module! {
+//!     type: MyPatch,
+//!     patch: PATCH,
+//!     name: "my_patch",
+//!     author: "Me",
+//!     description: "Patches /proc/cmdline",
+//!     license: "GPL",
+//! }
+//! ```
+
+pub mod bindings;
+pub mod func;
+pub mod module;
+pub mod object;
+pub mod patch;
+pub mod registration;
+
+pub use func::{Func, NewFunc};
+pub use object::Object;
+pub use patch::Patch;
+pub use registration::Registration;
+
+/// The macros, re-exported so they can be named through the library's path,
+/// e.g. `klp::func!`.
+pub use crate::{func, livepatch_module, modinfo_livepatch};

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Declaring a live patch module: the `livepatch=Y` tag and the module itself.
+
+/// Emits the `livepatch=Y` modinfo tag.
+///
+/// `klp_enable_patch()` refuses a module without it, and the module loader
+/// uses it to mark the module as a live patch (and taint the kernel with
+/// `K`). Linux 6.12's `module!` macro has no field for it.
+/// [`livepatch_module!`](crate::livepatch_module) emits it for you; use this
+/// macro only in a module that implements [`kernel::Module`] by hand.
+#[macro_export]
+macro_rules! modinfo_livepatch {
+    () => {
+        #[link_section = ".modinfo"]
+        #[used]
+        static __KLP_RS_MODINFO_LIVEPATCH: [u8; 12] = *b"livepatch=Y\0";
+    };
+}
+
+/// Declares a live patch module that enables one [`Patch`](crate::klp::Patch)
+/// when it is loaded.
+///
+/// Takes the `type:` of the module to define and the `patch:` static to
+/// enable, followed by the fields of the kernel's `module!` macro (`name`,
+/// `author`, `description`, `license`, ...). It defines the module type,
+/// tags the module `livepatch=Y`, and enables the patch in module init; the
+/// patch's memory lives in the module state until the module is unloaded,
+/// which the core allows only after the patch has been disabled.
+///
+/// # Examples
+///
+/// ```ignore
+/// klp::livepatch_module! {
+///     type: LivepatchSample,
+///     patch: PATCH,
+///     name: "livepatch_sample",
+///     author: "klp-rs developers",
+///     description: "Live patch /proc/cmdline",
+///     license: "GPL",
+/// }
+/// ```
+#[macro_export]
+macro_rules! livepatch_module {
+    (type: $type:ident, patch: $patch:path, $($module_fields:tt)*) => {
+        ::kernel::prelude::module! {
+            type: $type,
+            $($module_fields)*
+        }
+
+        $crate::klp::modinfo_livepatch!();
+
+        /// The live patch module: holds the enabled patch until it is unloaded.
+        struct $type {
+            _registration: $crate::klp::Registration,
+        }
+
+        impl ::kernel::Module for $type {
+            fn init(module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
+                ::core::result::Result::Ok(Self {
+                    _registration: $crate::klp::Registration::enable(&$patch, module)?,
+                })
+            }
+        }
+    };
+}

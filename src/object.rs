@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An object to patch: vmlinux or one module, the description behind one
+//! `struct klp_object`.
+
+use crate::klp::func::Func;
+use kernel::str::CStr;
+
+/// The functions to patch in one object: the kernel image (vmlinux) or a module.
+///
+/// A module object is patched when that module is loaded, whether before or
+/// after the patch; until then its functions are simply not patched.
+#[derive(Clone, Copy)]
+pub struct Object {
+    pub(crate) name: Option<&'static CStr>,
+    pub(crate) funcs: &'static [Func],
+}
+
+impl Object {
+    /// Functions of the kernel image itself.
+    pub const fn vmlinux(funcs: &'static [Func]) -> Self {
+        Self { name: None, funcs }
+    }
+
+    /// Functions of the module called `name` (as in `/sys/module/<name>`).
+    pub const fn module(name: &'static CStr, funcs: &'static [Func]) -> Self {
+        Self {
+            name: Some(name),
+            funcs,
+        }
+    }
+
+    /// The module's name, or `None` for vmlinux.
+    pub const fn name(&self) -> Option<&'static CStr> {
+        self.name
+    }
+
+    /// The functions this object patches.
+    pub const fn funcs(&self) -> &'static [Func] {
+        self.funcs
+    }
+}

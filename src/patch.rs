@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A whole live patch: the description behind one `struct klp_patch`.
+
+use crate::klp::object::Object;
+
+/// A live patch: the objects it patches and whether it atomically replaces the
+/// patches loaded before it.
+///
+/// Declared as a `static` in the patch module and enabled by
+/// [`livepatch_module!`](crate::livepatch_module) (or [`Registration::enable`]
+/// for a hand-written module).
+///
+/// [`Registration::enable`]: crate::klp::Registration::enable
+#[derive(Clone, Copy)]
+pub struct Patch {
+    pub(crate) objects: &'static [Object],
+    pub(crate) replace: bool,
+}
+
+impl Patch {
+    /// A cumulative patch of `objects` with atomic replace on.
+    ///
+    /// When it is enabled, every patch loaded before it is replaced: functions
+    /// those patches changed and this one does not return to their original
+    /// code (the core adds NOP entries for them), the replaced patches are
+    /// removed from `/sys/kernel/livepatch` once the transition ends, and
+    /// their modules can be unloaded.
+    pub const fn new(objects: &'static [Object]) -> Self {
+        Self {
+            objects,
+            replace: true,
+        }
+    }
+
+    /// Sets atomic replace. `replace(false)` makes a patch that stacks on top
+    /// of the patches already loaded instead of replacing them.
+    pub const fn replace(self, replace: bool) -> Self {
+        Self { replace, ..self }
+    }
+
+    /// Whether this patch atomically replaces the patches before it.
+    pub const fn is_replace(&self) -> bool {
+        self.replace
+    }
+
+    /// The objects this patch changes.
+    pub const fn objects(&self) -> &'static [Object] {
+        self.objects
+    }
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Enabling a [`Patch`]: building the C structures and handing them to the core.
+
+use crate::klp::bindings;
+use crate::klp::patch::Patch;
+use core::pin::Pin;
+use core::ptr;
+use kernel::error::{code::EINVAL, to_result};
+use kernel::prelude::*;
+use kernel::types::Opaque;
+use kernel::ThisModule;
+
+/// A live patch that has been enabled by `klp_enable_patch()`.
+///
+/// It owns the `struct klp_patch` and the null-terminated `klp_object` and
+/// `klp_func` arrays built from a [`Patch`]. The livepatch core links them
+/// into its lists and sysfs, so they must neither move nor be freed while the
+/// core uses them. The core holds a reference to the patch module from
+/// `klp_enable_patch()` until the patch has been disabled and its kobjects
+/// released, so a `Registration` kept in the module's state (as
+/// [`livepatch_module!`](crate::livepatch_module) does) is dropped only after
+/// the core is done with it.
+///
+/// # Invariants
+///
+/// - `_patch` points to `objects` (null-terminated) and each object to its run
+///   of `funcs` (null-terminated); neither vector is resized after
+///   construction, so their heap buffers never move.
+/// - `klp_enable_patch()` succeeded on `_patch`.
+pub struct Registration {
+    _patch: Pin<KBox<Opaque<bindings::klp_patch>>>,
+    _objects: KVec<Opaque<bindings::klp_object>>,
+    _funcs: KVec<Opaque<bindings::klp_func>>,
+}
+
+impl Registration {
+    /// Builds the C structures for `desc` and enables the patch for `module`.
+    ///
+    /// Must be called from the module's init function; `module` must carry the
+    /// `livepatch=Y` modinfo tag ([`modinfo_livepatch!`](crate::modinfo_livepatch)).
+    /// On failure the core has already logged its reason (for example a
+    /// function that could not be found, or an incompatible system state) and
+    /// nothing is patched.
+    pub fn enable(desc: &'static Patch, module: &'static ThisModule) -> Result<Self> {
+        if desc.objects.is_empty() || desc.objects.iter().any(|obj| obj.funcs.is_empty()) {
+            pr_err!("klp-rs: a patch needs at least one object, each with at least one function\n");
+            return Err(EINVAL);
+        }
+
+        // One run of functions per object, each followed by a zeroed terminator.
+        let func_count = desc.objects.iter().map(|obj| obj.funcs.len() + 1).sum();
+        let mut funcs = KVec::with_capacity(func_count, GFP_KERNEL)?;
+        for obj in desc.objects {
+            for func in obj.funcs {
+                let raw = bindings::klp_func {
+                    old_name: func.old_name.as_char_ptr(),
+                    new_func: func.new_func.as_ptr(),
+                    old_sympos: func.old_sympos as core::ffi::c_ulong,
+                    ..Default::default()
+                };
+                funcs.push(Opaque::new(raw), GFP_KERNEL)?;
+            }
+            funcs.push(Opaque::new(bindings::klp_func::default()), GFP_KERNEL)?;
+        }
+
+        let mut objects = KVec::with_capacity(desc.objects.len() + 1, GFP_KERNEL)?;
+        let mut first_func = 0;
+        for obj in desc.objects {
+            // The capacity was reserved above, so no push moved the buffer.
+            let run = Opaque::raw_get(funcs.as_ptr().wrapping_add(first_func));
+            first_func += obj.funcs.len() + 1;
+            let raw = bindings::klp_object {
+                name: obj.name.map_or(ptr::null(), |name| name.as_char_ptr()),
+                funcs: run,
+                ..Default::default()
+            };
+            objects.push(Opaque::new(raw), GFP_KERNEL)?;
+        }
+        objects.push(Opaque::new(bindings::klp_object::default()), GFP_KERNEL)?;
+
+        let patch = KBox::pin(
+            Opaque::new(bindings::klp_patch {
+                mod_: module.as_ptr(),
+                objs: Opaque::raw_get(objects.as_ptr()),
+                replace: desc.replace,
+                ..Default::default()
+            }),
+            GFP_KERNEL,
+        )?;
+
+        // SAFETY: `patch` and the arrays it points to are fully initialised,
+        // null-terminated and in heap memory that does not move; if this call
+        // succeeds they are owned by the returned `Registration`, which the
+        // module keeps until the core has released them (see the type's
+        // documentation). If it fails, the core has already released them.
+        let ret = unsafe { bindings::klp_enable_patch(patch.get()) };
+        if let Err(err) = to_result(ret) {
+            pr_err!("klp-rs: klp_enable_patch() failed: {:?}\n", err);
+            return Err(err);
+        }
+
+        // INVARIANT: the arrays were built above and are not resized again;
+        // `klp_enable_patch()` succeeded.
+        Ok(Self {
+            _patch: patch,
+            _objects: objects,
+            _funcs: funcs,
+        })
+    }
+}
