@@ -90,6 +90,18 @@ build() {
 		>"$KLP_CACHE/kernel/last-build-steps" || true
 	date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/.klp-rs-built"
 	log "built in $(elapsed "$start"): $dir/arch/x86/boot/bzImage"
+	prune_old_kernels "$top"
+}
+
+# prune_old_kernels KEEP: removes cached kernels other than KEEP and the most
+# recently built one before it, so the cache does not grow without bound.
+prune_old_kernels() {
+	# shellcheck disable=SC2012 # cache directory names are ours, without newlines
+	ls -dt "$KLP_CACHE"/kernel/*/ 2>/dev/null | sed 's:/$::' | grep -vx "$1" |
+		tail -n +2 | while IFS= read -r old; do
+		log "removing an older cached kernel: $old"
+		rm -rf "$old"
+	done
 }
 
 if [ -n "${KDIR:-}" ]; then

@@ -8,7 +8,8 @@
 # bindings (rust/bindings/.bindings_generated.rs.cmd), on src/bindings_helper.h.
 # Only klp_* items are generated; the types they refer to (kobject, list_head,
 # module, ...) are taken from `kernel::bindings`, so they are the same types the
-# rest of the kernel crate uses.
+# rest of the kernel crate uses, and C types come from `kernel::ffi` (where
+# `c_char` is u8, as the kernel builds with -funsigned-char).
 set -eu
 export KLP_LOG_TAG=bindgen
 # shellcheck source=scripts/common.sh
@@ -33,7 +34,7 @@ clang_flags=$(sed -n 's/^savedcmd_[^ ]* := .* -- \(.*\)$/\1/p' "$cmdfile" |
 
 # Regenerate only when the inputs changed.
 stamp="$out.inputs"
-inputs=$(printf '%s\n%s\n%s\n' "$kdir" "$(sha256sum "$cmdfile" "$header" | cut -c1-64)" \
+inputs=$(printf '%s\n%s\n%s\n' "$kdir" "$(sha256sum "$cmdfile" "$header" "$0" | cut -c1-64)" \
 	"$("$KLP_BINDGEN" --version)")
 if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ]; then
 	exit 0
@@ -43,12 +44,13 @@ log "generating $(basename "$out") for $kdir"
 mkdir -p "$(dirname "$out")"
 # shellcheck disable=SC2086 # clang_flags is a list of separate arguments
 (cd "$kdir" && LIBCLANG_PATH=$KLP_LIBCLANG_PATH "$KLP_BINDGEN" "$header" \
-	--rust-target 1.68 --use-core --ctypes-prefix core::ffi \
+	--rust-target 1.68 --use-core --ctypes-prefix kernel::ffi \
 	--with-derive-default --no-layout-tests --no-debug '.*' \
 	--no-doc-comments --enable-function-attribute-detection \
-	--allowlist-type 'klp_.*' --allowlist-function 'klp_.*' \
+	--allowlist-type 'klp_.*' \
+	--allowlist-function 'klp_(enable_patch|shadow_.*|get_state|get_prev_state)' \
 	--allowlist-var 'KLP_.*' --no-recursive-allowlist \
-	--raw-line 'use kernel::bindings::*;' \
+	--raw-line 'pub use kernel::bindings::*;' \
 	-o "$out.tmp" -- $clang_flags -DMODULE)
 mv "$out.tmp" "$out"
 printf '%s\n' "$inputs" >"$stamp"

@@ -22,6 +22,8 @@ shift
 timeout=${KLP_VM_TIMEOUT:-1800}
 kdir=$("$KLP_TOP/scripts/build-kernel.sh")
 vng=$KLP_VENV/bin/vng
+# vng runs its helpers (virtme-run, ...) from PATH.
+PATH=$KLP_VENV/bin:$PATH
 [ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup-toolchain.sh"
 
 rm -rf "$results"

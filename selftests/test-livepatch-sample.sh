@@ -31,8 +31,8 @@ expect_eq "$PATCH/replace reads 1 (atomic replace is the default)" 1 \
 	"$(sysfs_value "$KLP_SYSFS/$PATCH/replace")"
 expect_eq "$PATCH/vmlinux/patched reads 1" 1 \
 	"$(sysfs_value "$KLP_SYSFS/$PATCH/vmlinux/patched")"
-expect_ok "$PATCH/vmlinux/cmdline_proc_show,0 exists" \
-	test -d "$KLP_SYSFS/$PATCH/vmlinux/cmdline_proc_show,0"
+expect_ok "$PATCH/vmlinux/cmdline_proc_show,1 exists" \
+	test -d "$KLP_SYSFS/$PATCH/vmlinux/cmdline_proc_show,1"
 tainted=$(cat /proc/sys/kernel/tainted)
 expect_eq "the kernel is tainted K (live patched, bit 15)" 1 $(((tainted >> 15) & 1))
 expect_dmesg "the core logged enabling and completing the patch" \

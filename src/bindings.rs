@@ -10,6 +10,7 @@
 
 #![allow(
     dead_code,
+    improper_ctypes,
     missing_docs,
     non_camel_case_types,
     non_upper_case_globals,

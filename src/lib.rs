@@ -58,12 +58,14 @@
 //! ```
 
 pub mod bindings;
+pub mod callbacks;
 pub mod func;
 pub mod module;
 pub mod object;
 pub mod patch;
 pub mod registration;
 
+pub use callbacks::{CallbackObject, Callbacks, ModuleState};
 pub use func::{Func, NewFunc};
 pub use object::Object;
 pub use patch::Patch;

@@ -18,7 +18,7 @@ macro_rules! modinfo_livepatch {
     };
 }
 
-/// Declares a live patch module that enables one [`Patch`](crate::klp::Patch)
+/// Declares a live patch module that enables one [`Patch`](super::Patch)
 /// when it is loaded.
 ///
 /// Takes the `type:` of the module to define and the `patch:` static to

@@ -3,7 +3,8 @@
 //! An object to patch: vmlinux or one module, the description behind one
 //! `struct klp_object`.
 
-use crate::klp::func::Func;
+use super::callbacks::{CallbackTable, Callbacks};
+use super::func::Func;
 use kernel::str::CStr;
 
 /// The functions to patch in one object: the kernel image (vmlinux) or a module.
@@ -14,12 +15,17 @@ use kernel::str::CStr;
 pub struct Object {
     pub(crate) name: Option<&'static CStr>,
     pub(crate) funcs: &'static [Func],
+    pub(crate) callbacks: Option<CallbackTable>,
 }
 
 impl Object {
     /// Functions of the kernel image itself.
     pub const fn vmlinux(funcs: &'static [Func]) -> Self {
-        Self { name: None, funcs }
+        Self {
+            name: None,
+            funcs,
+            callbacks: None,
+        }
     }
 
     /// Functions of the module called `name` (as in `/sys/module/<name>`).
@@ -27,6 +33,15 @@ impl Object {
         Self {
             name: Some(name),
             funcs,
+            callbacks: None,
+        }
+    }
+
+    /// Runs the [`Callbacks`] of `C` around patching and unpatching this object.
+    pub const fn callbacks<C: Callbacks>(self) -> Self {
+        Self {
+            callbacks: Some(CallbackTable::of::<C>()),
+            ..self
         }
     }
 

@@ -2,7 +2,7 @@
 
 //! A whole live patch: the description behind one `struct klp_patch`.
 
-use crate::klp::object::Object;
+use super::object::Object;
 
 /// A live patch: the objects it patches and whether it atomically replaces the
 /// patches loaded before it.
@@ -11,7 +11,7 @@ use crate::klp::object::Object;
 /// [`livepatch_module!`](crate::livepatch_module) (or [`Registration::enable`]
 /// for a hand-written module).
 ///
-/// [`Registration::enable`]: crate::klp::Registration::enable
+/// [`Registration::enable`]: super::Registration::enable
 #[derive(Clone, Copy)]
 pub struct Patch {
     pub(crate) objects: &'static [Object],

@@ -2,8 +2,9 @@
 
 //! Enabling a [`Patch`]: building the C structures and handing them to the core.
 
-use crate::klp::bindings;
-use crate::klp::patch::Patch;
+use super::bindings;
+use super::callbacks::CallbackTable;
+use super::patch::Patch;
 use core::pin::Pin;
 use core::ptr;
 use kernel::error::{code::EINVAL, to_result};
@@ -34,6 +35,13 @@ pub struct Registration {
     _funcs: KVec<Opaque<bindings::klp_func>>,
 }
 
+// SAFETY: a `Registration` gives no access to the structures it owns; only the
+// livepatch core reads and writes them, under its own locking, from any thread.
+unsafe impl Send for Registration {}
+
+// SAFETY: see `Send`: shared references to a `Registration` allow nothing.
+unsafe impl Sync for Registration {}
+
 impl Registration {
     /// Builds the C structures for `desc` and enables the patch for `module`.
     ///
@@ -56,7 +64,7 @@ impl Registration {
                 let raw = bindings::klp_func {
                     old_name: func.old_name.as_char_ptr(),
                     new_func: func.new_func.as_ptr(),
-                    old_sympos: func.old_sympos as core::ffi::c_ulong,
+                    old_sympos: func.old_sympos,
                     ..Default::default()
                 };
                 funcs.push(Opaque::new(raw), GFP_KERNEL)?;
@@ -73,6 +81,7 @@ impl Registration {
             let raw = bindings::klp_object {
                 name: obj.name.map_or(ptr::null(), |name| name.as_char_ptr()),
                 funcs: run,
+                callbacks: obj.callbacks.map(CallbackTable::to_raw).unwrap_or_default(),
                 ..Default::default()
             };
             objects.push(Opaque::new(raw), GFP_KERNEL)?;

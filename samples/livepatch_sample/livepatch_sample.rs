@@ -19,7 +19,6 @@
 
 use core::ffi::{c_int, c_void};
 use kernel::bindings::{__seq_puts, seq_file};
-use kernel::prelude::*;
 use klp::{Object, Patch};
 
 #[path = "../../src/lib.rs"]
@@ -29,7 +28,7 @@ pub mod klp;
 unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: `m` is the `seq_file` that procfs passes to `cmdline_proc_show()`
     // and the text is a NUL-terminated literal.
-    unsafe { __seq_puts(m, c_str!("this has been live patched by klp-rs\n").as_char_ptr()) };
+    unsafe { __seq_puts(m, kernel::c_str!("this has been live patched by klp-rs\n").as_char_ptr()) };
     0
 }
 

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Callbacks the livepatch core runs around patching and unpatching an object.
+
+use super::bindings;
+use core::ffi::c_int;
+use core::marker::PhantomData;
+use kernel::prelude::*;
+use kernel::str::CStr;
+
+/// The state of a module when a callback runs for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModuleState {
+    /// Fully loaded (`MODULE_STATE_LIVE`).
+    Live,
+    /// Being loaded: its init function has not run yet (`MODULE_STATE_COMING`).
+    Coming,
+    /// Being removed (`MODULE_STATE_GOING`).
+    Going,
+    /// Not yet set up (`MODULE_STATE_UNFORMED`).
+    Unformed,
+}
+
+impl ModuleState {
+    /// The name of the state as the kernel's C code spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "MODULE_STATE_LIVE",
+            Self::Coming => "MODULE_STATE_COMING",
+            Self::Going => "MODULE_STATE_GOING",
+            Self::Unformed => "MODULE_STATE_UNFORMED",
+        }
+    }
+}
+
+/// The object a callback runs for: vmlinux or a module.
+///
+/// # Invariants
+///
+/// `ptr` is the `klp_object` the core passed to the callback, valid for the
+/// duration of the callback (`'a`).
+pub struct CallbackObject<'a> {
+    ptr: *mut bindings::klp_object,
+    _lifetime: PhantomData<&'a bindings::klp_object>,
+}
+
+impl CallbackObject<'_> {
+    /// The module's name, or `None` for vmlinux.
+    pub fn name(&self) -> Option<&CStr> {
+        // SAFETY: `ptr` is valid (type invariant); `name` is either null or
+        // the NUL-terminated name from the patch description, which is static.
+        let name = unsafe { (*self.ptr).name };
+        if name.is_null() {
+            None
+        } else {
+            // SAFETY: `name` is non-null and NUL-terminated (see above).
+            Some(unsafe { CStr::from_char_ptr(name) })
+        }
+    }
+
+    /// Whether this is the kernel image rather than a module.
+    pub fn is_vmlinux(&self) -> bool {
+        self.name().is_none()
+    }
+
+    /// The state of the module, or `None` for vmlinux (or a module that is
+    /// not loaded).
+    pub fn module_state(&self) -> Option<ModuleState> {
+        // SAFETY: `ptr` is valid (type invariant); the core sets `mod` while
+        // the module is loaded, and callbacks run under `klp_mutex`, so the
+        // module cannot go away during the callback.
+        let module = unsafe { (*self.ptr).mod_ };
+        if module.is_null() {
+            return None;
+        }
+        // SAFETY: `module` is non-null and valid (see above).
+        let state = unsafe { (*module).state };
+        Some(match state {
+            bindings::module_state_MODULE_STATE_LIVE => ModuleState::Live,
+            bindings::module_state_MODULE_STATE_COMING => ModuleState::Coming,
+            bindings::module_state_MODULE_STATE_GOING => ModuleState::Going,
+            _ => ModuleState::Unformed,
+        })
+    }
+}
+
+/// Callbacks for one object of a patch, as a type with associated functions.
+///
+/// Every function has an empty default, so implement only those you need.
+/// They run in process context under the core's `klp_mutex`, for vmlinux
+/// when the patch is enabled or disabled, and for a module object also when
+/// that module is loaded or removed while the patch is enabled. With atomic
+/// replace, only the callbacks of the newest patch run: the replaced patches'
+/// `pre_unpatch` and `post_unpatch` are skipped.
+///
+/// # Examples
+///
+/// ```ignore
+/// struct Hooks;
+///
+/// impl klp::Callbacks for Hooks {
+///     fn pre_patch(obj: &klp::CallbackObject<'_>) -> Result {
+///         pr_info!("about to patch {:?}\n", obj.name());
+///         Ok(())
+///     }
+/// }
+///
+/// static PATCH: Patch = Patch::new(&[Object::vmlinux(&FUNCS).callbacks::<Hooks>()]);
+/// ```
+pub trait Callbacks {
+    /// Runs before the object is patched. An error stops it from being
+    /// patched: enabling the patch fails, or for a module loaded later, that
+    /// module fails to load.
+    fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
+        Ok(())
+    }
+
+    /// Runs after the object is patched and the transition has finished.
+    fn post_patch(_obj: &CallbackObject<'_>) {}
+
+    /// Runs before the object is unpatched.
+    fn pre_unpatch(_obj: &CallbackObject<'_>) {}
+
+    /// Runs after the object is unpatched and the transition has finished.
+    /// Also runs when a transition is reverted, and after a failed
+    /// `pre_patch` of another object (only for objects whose `pre_patch`
+    /// succeeded).
+    fn post_unpatch(_obj: &CallbackObject<'_>) {}
+}
+
+/// The C trampolines of one [`Callbacks`] implementation, for `klp_callbacks`.
+#[derive(Clone, Copy)]
+pub struct CallbackTable {
+    pre_patch: unsafe extern "C" fn(*mut bindings::klp_object) -> c_int,
+    post_patch: unsafe extern "C" fn(*mut bindings::klp_object),
+    pre_unpatch: unsafe extern "C" fn(*mut bindings::klp_object),
+    post_unpatch: unsafe extern "C" fn(*mut bindings::klp_object),
+}
+
+impl CallbackTable {
+    /// The trampolines that call `C`'s functions.
+    pub const fn of<C: Callbacks>() -> Self {
+        Self {
+            pre_patch: pre_patch_trampoline::<C>,
+            post_patch: post_patch_trampoline::<C>,
+            pre_unpatch: pre_unpatch_trampoline::<C>,
+            post_unpatch: post_unpatch_trampoline::<C>,
+        }
+    }
+
+    /// The `struct klp_callbacks` for the C side.
+    pub(crate) fn to_raw(self) -> bindings::klp_callbacks {
+        bindings::klp_callbacks {
+            pre_patch: Some(self.pre_patch),
+            post_patch: Some(self.post_patch),
+            pre_unpatch: Some(self.pre_unpatch),
+            post_unpatch: Some(self.post_unpatch),
+            ..Default::default()
+        }
+    }
+}
+
+/// # Safety
+///
+/// `obj` must be the valid `klp_object` the core passes to a callback.
+unsafe fn callback_object<'a>(obj: *mut bindings::klp_object) -> CallbackObject<'a> {
+    // INVARIANT: the caller guarantees `obj` is valid for the callback.
+    CallbackObject {
+        ptr: obj,
+        _lifetime: PhantomData,
+    }
+}
+
+/// # Safety
+///
+/// Called by the core only, with a valid `klp_object`.
+unsafe extern "C" fn pre_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) -> c_int {
+    // SAFETY: the core passes a valid object for the callback's duration.
+    let obj = unsafe { callback_object(obj) };
+    match C::pre_patch(&obj) {
+        Ok(()) => 0,
+        Err(err) => err.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// Called by the core only, with a valid `klp_object`.
+unsafe extern "C" fn post_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
+    // SAFETY: the core passes a valid object for the callback's duration.
+    C::post_patch(&unsafe { callback_object(obj) });
+}
+
+/// # Safety
+///
+/// Called by the core only, with a valid `klp_object`.
+unsafe extern "C" fn pre_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
+    // SAFETY: the core passes a valid object for the callback's duration.
+    C::pre_unpatch(&unsafe { callback_object(obj) });
+}
+
+/// # Safety
+///
+/// Called by the core only, with a valid `klp_object`.
+unsafe extern "C" fn post_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
+    // SAFETY: the core passes a valid object for the callback's duration.
+    C::post_unpatch(&unsafe { callback_object(obj) });
+}

@@ -1,0 +1,263 @@
+//! Command-line arguments (clap) and dispatch to the subcommands.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{self, Env, LoadOptions, StatusOptions};
+use crate::error::Result;
+use crate::loader::ModuleLoader;
+use crate::paths::Paths;
+use crate::wait::WaitOptions;
+
+/// The exit codes, as shown at the end of `--help`. Kept in step with
+/// [`crate::error::exit`] (a test checks it).
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  error (I/O, the kernel refused the request)
+  2  invalid command line
+  3  timeout: a wait ran out (unload: the module was not removed)
+  4  not found: unknown patch, or no such .ko file
+  5  permission denied: run as root
+  6  this kernel has no livepatch support (/sys/kernel/livepatch missing)
+  7  the file is not a live patch module
+  8  busy: already loaded, another patch in transition, module in use";
+
+/// klpctl: load, watch, diagnose and remove Linux kernel live patches.
+#[derive(Debug, Parser)]
+#[command(name = "klpctl", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Resolve /sys and /proc under DIR instead of / (for tests and for a
+    /// host's /sys and /proc mounted elsewhere). Module loading still goes
+    /// to the running kernel.
+    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every live patch with its objects and functions.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the progress of the transition in progress.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Status {
+        /// The patch (default: the one in transition).
+        patch: Option<String>,
+        /// Follow the transition with a progress bar until it finishes.
+        #[arg(long)]
+        watch: bool,
+        /// Poll interval of --watch, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 500,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        interval: u64,
+        /// Print JSON instead of text.
+        #[arg(long, conflicts_with = "watch")]
+        json: bool,
+    },
+    /// Show the tasks that block the transition, with their kernel stacks.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Blockers {
+        /// The patch (default: the one in transition).
+        patch: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that a .ko is a live patch module (livepatch=Y) and load it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Load {
+        /// The module file.
+        #[arg(value_name = "MODULE.ko")]
+        module: PathBuf,
+        /// Wait for the patching transition to finish, showing progress.
+        #[arg(long)]
+        wait: bool,
+        /// Stop waiting after S seconds (exit code 3); the patch stays
+        /// loaded. Implies --wait.
+        #[arg(long, value_name = "S", value_parser = parse_secs)]
+        timeout: Option<Duration>,
+        /// After S seconds of waiting, make the kernel signal the blocking
+        /// tasks (kernels with a `signal` knob only). Implies --wait.
+        #[arg(long, value_name = "S", value_parser = parse_secs)]
+        signal_after: Option<Duration>,
+        /// DANGEROUS: after S seconds of waiting, force the transition.
+        /// Tasks may keep running the old code, and the module can never be
+        /// removed. Implies --wait.
+        #[arg(long, value_name = "S", value_parser = parse_secs)]
+        force_after: Option<Duration>,
+        /// Poll interval while waiting, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 500,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        interval: u64,
+    },
+    /// Disable a patch and wait for the unpatching transition.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Disable {
+        /// The patch.
+        patch: String,
+        /// Stop waiting after S seconds (exit code 3); the unpatching goes
+        /// on in the kernel. Default: no limit.
+        #[arg(long, value_name = "S", value_parser = parse_secs)]
+        timeout: Option<Duration>,
+        /// Poll interval while waiting, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 500,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        interval: u64,
+    },
+    /// Disable a patch if enabled, wait for the unpatching, remove its module.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Unload {
+        /// The patch (= module name).
+        patch: String,
+        /// Give up after S seconds without removing the module (exit code 3).
+        #[arg(long, value_name = "S", value_parser = parse_secs, default_value = "60")]
+        timeout: Duration,
+        /// Poll interval while waiting, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 500,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        interval: u64,
+    },
+}
+
+/// Parses a number of seconds (fractions allowed, e.g. `2.5`).
+pub fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{s:?} is not a valid number of seconds"))
+}
+
+impl Cli {
+    /// Runs the subcommand with `loader`, writing to `out`; `tty` says
+    /// whether `out` is a terminal (progress bars).
+    pub fn run(self, loader: &dyn ModuleLoader, tty: bool, out: &mut dyn Write) -> Result<()> {
+        let env = Env {
+            paths: Paths::new(self.root),
+            loader,
+            tty,
+        };
+        let poll = Duration::from_millis;
+        match self.command {
+            Command::List { json } => commands::list(&env, json, out),
+            Command::Status {
+                patch,
+                watch,
+                interval,
+                json,
+            } => commands::status(
+                &env,
+                &StatusOptions {
+                    patch,
+                    watch,
+                    interval: poll(interval),
+                    json,
+                },
+                out,
+            ),
+            Command::Blockers { patch, json } => {
+                commands::blockers(&env, patch.as_deref(), json, out)
+            }
+            Command::Load {
+                module,
+                wait,
+                timeout,
+                signal_after,
+                force_after,
+                interval,
+            } => commands::load(
+                &env,
+                &LoadOptions {
+                    module,
+                    wait: wait
+                        || timeout.is_some()
+                        || signal_after.is_some()
+                        || force_after.is_some(),
+                    wait_opts: WaitOptions {
+                        timeout,
+                        signal_after,
+                        force_after,
+                        poll: poll(interval),
+                    },
+                },
+                out,
+            ),
+            Command::Disable {
+                patch,
+                timeout,
+                interval,
+            } => commands::disable(
+                &env,
+                &patch,
+                &WaitOptions {
+                    timeout,
+                    poll: poll(interval),
+                    ..WaitOptions::default()
+                },
+                out,
+            ),
+            Command::Unload {
+                patch,
+                timeout,
+                interval,
+            } => commands::unload(
+                &env,
+                &patch,
+                &WaitOptions {
+                    timeout: Some(timeout),
+                    poll: poll(interval),
+                    ..WaitOptions::default()
+                },
+                out,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_fractions_and_refuse_garbage() {
+        assert_eq!(parse_secs("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_secs("0"), Ok(Duration::ZERO));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("inf").is_err());
+        assert!(parse_secs("soon").is_err());
+    }
+
+    #[test]
+    fn load_wait_options_parse_as_seconds() {
+        let cli = Cli::try_parse_from(["klpctl", "load", "x.ko", "--force-after", "3"]);
+        let Ok(Cli {
+            command: Command::Load {
+                wait, force_after, ..
+            },
+            ..
+        }) = cli
+        else {
+            panic!("parse failed: {cli:?}");
+        };
+        assert!(!wait, "the flag itself is not set");
+        assert_eq!(force_after, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn clap_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

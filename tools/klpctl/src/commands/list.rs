@@ -1,0 +1,102 @@
+//! `klpctl list`: every loaded live patch, as a table or JSON.
+
+use std::io::Write;
+
+use comfy_table::{Table, presets};
+use serde::Serialize;
+
+use super::{Env, JSON_VERSION, say};
+use crate::error::{Error, Result};
+use crate::sysfs::{self, Patch};
+
+/// The JSON document of `klpctl list --json`.
+#[derive(Debug, Serialize)]
+pub struct ListJson<'a> {
+    /// [`JSON_VERSION`].
+    pub version: u32,
+    /// The patches, sorted by name.
+    pub patches: &'a [Patch],
+}
+
+/// Lists the live patches.
+pub fn list(env: &Env, json: bool, out: &mut dyn Write) -> Result<()> {
+    let patches = sysfs::read_all(&env.paths)?;
+    if json {
+        let doc = ListJson {
+            version: JSON_VERSION,
+            patches: &patches,
+        };
+        let text = serde_json::to_string_pretty(&doc)
+            .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
+        say!(out, "{text}");
+        return Ok(());
+    }
+    if patches.is_empty() {
+        say!(out, "no live patches are loaded");
+        return Ok(());
+    }
+    say!(out, "{}", table(&patches));
+    Ok(())
+}
+
+fn yes_no(v: bool) -> &'static str {
+    if v { "yes" } else { "no" }
+}
+
+fn opt(v: Option<bool>) -> &'static str {
+    v.map_or("n/a", yes_no)
+}
+
+/// The table of `klpctl list`: one row per patched object.
+pub fn table(patches: &[Patch]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::ASCII_FULL_CONDENSED);
+    table.set_header([
+        "PATCH",
+        "ENABLED",
+        "TRANSITION",
+        "REPLACE",
+        "FORCED",
+        "OBJECT",
+        "PATCHED",
+        "FUNCTIONS",
+    ]);
+    for p in patches {
+        let head = [
+            p.name.clone(),
+            yes_no(p.enabled).to_string(),
+            yes_no(p.transition).to_string(),
+            opt(p.replace).to_string(),
+            opt(p.forced).to_string(),
+        ];
+        if p.objects.is_empty() {
+            let mut row = head.to_vec();
+            row.extend(["-".to_string(), "-".to_string(), "-".to_string()]);
+            table.add_row(row);
+        }
+        for (i, o) in p.objects.iter().enumerate() {
+            let mut row = if i == 0 {
+                head.to_vec()
+            } else {
+                vec![String::new(); head.len()]
+            };
+            let funcs: Vec<String> = o
+                .functions
+                .iter()
+                .map(|f| match f.sympos {
+                    Some(pos) => format!("{},{pos}", f.name),
+                    None => f.name.clone(),
+                })
+                .collect();
+            row.push(o.name.clone());
+            row.push(yes_no(o.patched).to_string());
+            row.push(if funcs.is_empty() {
+                "-".to_string()
+            } else {
+                funcs.join("\n")
+            });
+            table.add_row(row);
+        }
+    }
+    table
+}

@@ -1,0 +1,49 @@
+//! The subcommands, as library functions writing to any output, so that
+//! tests can run them against a fake tree with a fake module loader.
+
+use std::time::Duration;
+
+use crate::loader::ModuleLoader;
+use crate::paths::Paths;
+
+mod blockers;
+mod list;
+mod load;
+mod remove;
+mod status;
+
+pub use blockers::blockers;
+pub use list::list;
+pub use load::{LoadOptions, load};
+pub use remove::{disable, unload};
+pub use status::{StatusOptions, status};
+
+/// Version of the JSON documents printed with `--json`. It changes only
+/// when a field is removed or changes meaning; fields may be added.
+pub const JSON_VERSION: u32 = 1;
+
+/// Everything a subcommand works with.
+pub struct Env<'a> {
+    /// Where the kernel's files are.
+    pub paths: Paths,
+    /// How modules are inserted and removed.
+    pub loader: &'a dyn ModuleLoader,
+    /// Is the output a terminal (progress bars) or not (plain lines)?
+    pub tty: bool,
+}
+
+/// Writes a line to the output, turning a failed write into an error.
+macro_rules! say {
+    ($out:expr) => {
+        writeln!($out).map_err(|e| $crate::error::Error::io("write output", e))?
+    };
+    ($out:expr, $($arg:tt)*) => {
+        writeln!($out, $($arg)*).map_err(|e| $crate::error::Error::io("write output", e))?
+    };
+}
+pub(crate) use say;
+
+/// Formats a duration in seconds for messages: `1.5s`.
+pub(crate) fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}

@@ -1,0 +1,31 @@
+//! The `klpctl` binary: parse arguments, run, map errors to exit codes.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use klpctl::cli::Cli;
+use klpctl::error::{Error, exit};
+use klpctl::loader::KernelLoader;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Not `stdout().lock()`: the progress bar's ticker thread writes to
+    // stdout too, and would wait forever for a lock held here.
+    let mut out = io::stdout();
+    let tty = out.is_terminal();
+    let result = cli.run(&KernelLoader, tty, &mut out);
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::from(exit::OK as u8),
+        // `klpctl list | head`: the reader went away; nothing to report.
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::from(exit::ERROR as u8)
+        }
+        Err(e) => {
+            eprintln!("klpctl: error: {e}");
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
+    }
+}

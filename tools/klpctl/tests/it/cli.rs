@@ -1,0 +1,165 @@
+//! End-to-end runs of the built binary on fake trees. None of them reaches
+//! the real module loader.
+
+use std::process::{Command, Output};
+
+use klpctl::error::exit;
+use serde_json::Value;
+
+use crate::fixture::*;
+
+fn klpctl(tree: &FakeTree, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_klpctl"))
+        .arg("--root")
+        .arg(tree.root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_documents_every_exit_code() {
+    let o = Command::new(env!("CARGO_BIN_EXE_klpctl"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for cmd in ["list", "status", "blockers", "load", "disable", "unload"] {
+        assert!(
+            help.contains(&format!("  {cmd} ")),
+            "{cmd} missing:\n{help}"
+        );
+    }
+    for code in [
+        exit::OK,
+        exit::ERROR,
+        exit::USAGE,
+        exit::TIMEOUT,
+        exit::NOT_FOUND,
+        exit::PERMISSION,
+        exit::NO_LIVEPATCH,
+        exit::NOT_LIVEPATCH,
+        exit::BUSY,
+    ] {
+        assert!(
+            help.contains(&format!("\n  {code}  ")),
+            "exit code {code}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let tree = FakeTree::new();
+    let o = klpctl(&tree, &["load"]);
+    assert_eq!(o.status.code(), Some(exit::USAGE));
+    let o = klpctl(&tree, &["status", "--watch", "--json"]);
+    assert_eq!(o.status.code(), Some(exit::USAGE));
+    let o = klpctl(&tree, &["unload", "p", "--timeout", "soon"]);
+    assert_eq!(o.status.code(), Some(exit::USAGE));
+    assert!(stderr(&o).contains("\"soon\" is not a number of seconds"));
+}
+
+#[test]
+fn list_json_end_to_end() {
+    let tree = FakeTree::stalled_patching();
+    let o = klpctl(&tree, &["list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["patches"][0]["name"], "livepatch_sample");
+    assert_eq!(v["patches"][0]["transition"], true);
+    let o = klpctl(&tree, &["list"]);
+    assert!(
+        stdout(&o).contains("| livepatch_sample | yes     | yes        |"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn status_and_blockers_end_to_end() {
+    let tree = FakeTree::stalled_patching();
+    let o = klpctl(&tree, &["status"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("2 of 4 still on the old state"),
+        "{}",
+        stdout(&o)
+    );
+    let o = klpctl(&tree, &["blockers", "livepatch_sample"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("pid 100  tid 101  state D"), "{text}");
+    assert!(
+        text.contains("[<0>] klp_sleepy_wait+0x15/0x30 [sleepy]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn errors_end_to_end() {
+    let tree = FakeTree::stalled_patching();
+    let o = klpctl(&tree, &["status", "nope"]);
+    assert_eq!(o.status.code(), Some(exit::NOT_FOUND));
+    assert_eq!(
+        stderr(&o),
+        "klpctl: error: unknown patch 'nope': loaded live patches: livepatch_sample\n"
+    );
+
+    let ko = tree.write_file("plain.ko", &elf(1, Some(b"license=GPL\0name=plain\0")));
+    let o = klpctl(&tree, &["load", "--wait", ko.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(exit::NOT_LIVEPATCH));
+    assert!(
+        stderr(&o).contains("plain.ko: not a live patch module"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = klpctl(&tree, &["load", "/nonexistent/x.ko"]);
+    assert_eq!(o.status.code(), Some(exit::NOT_FOUND));
+
+    let bare = FakeTree::without_livepatch();
+    let o = klpctl(&bare, &["list"]);
+    assert_eq!(o.status.code(), Some(exit::NO_LIVEPATCH));
+    assert!(
+        stderr(&o)
+            .contains("sys/kernel/livepatch does not exist: this kernel has no livepatch support")
+    );
+}
+
+#[test]
+fn unload_of_a_stuck_transition_exits_3_and_keeps_the_module() {
+    let tree = FakeTree::new();
+    // Unpatching already in progress and stuck: task 5 stays patched.
+    tree.add_patch("livepatch_sample", false, true);
+    tree.add_module("livepatch_sample", "OK");
+    tree.add_task(5, 5, "stuck", 'D', 1, Some("[<0>] msleep+0x2b/0x40\n"));
+    let o = klpctl(
+        &tree,
+        &[
+            "unload",
+            "livepatch_sample",
+            "--timeout",
+            "0.3",
+            "--interval",
+            "20",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(exit::TIMEOUT), "{}", stderr(&o));
+    assert!(stdout(&o).contains("livepatch_sample: already unpatching"));
+    assert!(
+        stderr(&o).contains("not removing module livepatch_sample"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(tree.root().join("sys/module/livepatch_sample").exists());
+}

@@ -1,0 +1,11 @@
+//! Integration tests of klpctl against fake /sys and /proc trees: through
+//! the library API with a fake module loader, and end to end through the
+//! built binary.
+
+mod blockers;
+mod cli;
+mod fixture;
+mod list;
+mod load;
+mod remove;
+mod status;

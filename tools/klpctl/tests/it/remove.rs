@@ -1,0 +1,218 @@
+use std::fs;
+use std::path::Path;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use klpctl::commands;
+use klpctl::error::{Error, exit};
+use klpctl::wait::WaitOptions;
+
+use crate::fixture::*;
+
+const NAME: &str = "livepatch_sample";
+
+fn quick(timeout: Option<f64>) -> WaitOptions {
+    WaitOptions {
+        timeout: timeout.map(Duration::from_secs_f64),
+        poll: Duration::from_millis(10),
+        ..WaitOptions::default()
+    }
+}
+
+/// An enabled patch with its module loaded, and tasks.
+fn enabled_patch() -> FakeTree {
+    let tree = FakeTree::new();
+    tree.add_patch(NAME, true, false);
+    tree.add_object(NAME, "vmlinux", true, &["cmdline_proc_show,0"]);
+    tree.add_module(NAME, "OK");
+    tree.add_tasks_for_patching();
+    tree
+}
+
+/// The "kernel" side of disabling: once `enabled` reads 0 the unpatching
+/// transition starts; if `finish`, 200 ms later it ends and the patch
+/// directory goes away.
+fn kernel_unpatches(tree: &FakeTree, finish: bool) -> JoinHandle<()> {
+    let root = tree.root().to_path_buf();
+    let enabled = tree.patch_dir(NAME).join("enabled");
+    when(
+        move || fs::read_to_string(&enabled).is_ok_and(|e| e.trim() == "0"),
+        move || {
+            let t = FakeTree::at(&root);
+            t.set(NAME, "transition", "1\n");
+            if finish {
+                std::thread::sleep(Duration::from_millis(200));
+                fs::remove_dir_all(t.patch_dir(NAME)).unwrap();
+            }
+        },
+    )
+}
+
+fn module_loaded(tree: &FakeTree) -> bool {
+    Path::new(&tree.root().join("sys/module").join(NAME)).exists()
+}
+
+#[test]
+fn disable_waits_for_the_unpatching_transition() {
+    let tree = enabled_patch();
+    let loader = FakeLoader::new(&tree);
+    let kernel = kernel_unpatches(&tree, true);
+    let (r, text) =
+        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out));
+    kernel.join().unwrap();
+    r.unwrap();
+    assert!(text.starts_with("livepatch_sample: disabling, unpatching transition started\n"));
+    assert!(
+        text.contains("unpatching livepatch_sample: 2 of 4 tasks"),
+        "{text}"
+    );
+    assert!(
+        text.contains("livepatch_sample: unpatching complete after"),
+        "{text}"
+    );
+    assert!(!tree.patch_dir(NAME).exists());
+    assert!(module_loaded(&tree), "disable keeps the module");
+    assert!(loader.removed().is_empty());
+}
+
+#[test]
+fn disable_times_out_on_a_stuck_transition() {
+    let tree = enabled_patch();
+    let loader = FakeLoader::new(&tree);
+    let kernel = kernel_unpatches(&tree, false);
+    let (r, _) =
+        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(0.3)), out));
+    kernel.join().unwrap();
+    let err = r.unwrap_err();
+    assert_eq!(err.exit_code(), exit::TIMEOUT);
+    assert_eq!(
+        err.to_string(),
+        "timed out after 0.3s: the unpatching transition of livepatch_sample has not \
+         finished (2 of 4 tasks still on the patched state); it goes on in the kernel; \
+         see `klpctl blockers livepatch_sample`"
+    );
+    assert_eq!(tree.get(NAME, "enabled"), "0");
+}
+
+#[test]
+fn disable_reverses_a_patching_transition() {
+    let tree = enabled_patch();
+    tree.set(NAME, "transition", "1\n");
+    let loader = FakeLoader::new(&tree);
+    let kernel = kernel_unpatches(&tree, true);
+    let (r, text) =
+        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out));
+    kernel.join().unwrap();
+    r.unwrap();
+    assert!(
+        text.starts_with("livepatch_sample: reversing its patching transition\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn disable_refuses_while_another_patch_is_in_transition() {
+    let tree = enabled_patch();
+    tree.add_patch("other", true, true);
+    let loader = FakeLoader::new(&tree);
+    let (r, _) =
+        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(0.2)), out));
+    let err = r.unwrap_err();
+    assert_eq!(err.exit_code(), exit::BUSY);
+    assert_eq!(tree.get(NAME, "enabled"), "1\n", "not touched");
+}
+
+#[test]
+fn disable_of_an_unknown_patch() {
+    let tree = enabled_patch();
+    let loader = FakeLoader::new(&tree);
+    let (r, _) = capture(|out| commands::disable(&env(&tree, &loader), "nope", &quick(None), out));
+    let err = r.unwrap_err();
+    assert_eq!(err.exit_code(), exit::NOT_FOUND);
+    assert_eq!(
+        err.to_string(),
+        "unknown patch 'nope': loaded live patches: livepatch_sample"
+    );
+}
+
+#[test]
+fn unload_disables_waits_and_removes_the_module() {
+    let tree = enabled_patch();
+    let loader = FakeLoader::new(&tree);
+    let kernel = kernel_unpatches(&tree, true);
+    let (r, text) =
+        capture(|out| commands::unload(&env(&tree, &loader), NAME, &quick(Some(5.0)), out));
+    kernel.join().unwrap();
+    r.unwrap();
+    assert_eq!(loader.removed(), [NAME]);
+    assert!(!module_loaded(&tree));
+    assert!(
+        text.contains("livepatch_sample: unpatching complete after"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("removed module livepatch_sample\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unload_refuses_to_remove_the_module_of_a_stuck_transition() {
+    let tree = enabled_patch();
+    let loader = FakeLoader::new(&tree);
+    let kernel = kernel_unpatches(&tree, false);
+    let (r, _) =
+        capture(|out| commands::unload(&env(&tree, &loader), NAME, &quick(Some(0.3)), out));
+    kernel.join().unwrap();
+    let err = r.unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)));
+    assert_eq!(err.exit_code(), exit::TIMEOUT);
+    assert!(
+        err.to_string().contains("has not finished (2 of 4 tasks still on the patched state); not removing module livepatch_sample"),
+        "{err}"
+    );
+    assert!(loader.removed().is_empty());
+    assert!(module_loaded(&tree));
+}
+
+#[test]
+fn unload_of_an_already_disabled_patch_removes_the_module() {
+    let tree = FakeTree::new();
+    tree.add_module(NAME, "OK");
+    let loader = FakeLoader::new(&tree);
+    let (r, text) =
+        capture(|out| commands::unload(&env(&tree, &loader), NAME, &quick(Some(1.0)), out));
+    r.unwrap();
+    assert_eq!(loader.removed(), [NAME]);
+    assert!(
+        text.ends_with("removed module livepatch_sample\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unload_refuses_modules_that_are_not_live_patches() {
+    let tree = FakeTree::new();
+    tree.add_module("e1000", "");
+    let loader = FakeLoader::new(&tree);
+    let (r, _) =
+        capture(|out| commands::unload(&env(&tree, &loader), "e1000", &quick(Some(1.0)), out));
+    let err = r.unwrap_err();
+    assert_eq!(err.exit_code(), exit::NOT_LIVEPATCH);
+    assert!(err.to_string().contains("not a live patch module"), "{err}");
+    assert!(loader.removed().is_empty());
+}
+
+#[test]
+fn unload_of_an_unknown_patch() {
+    let tree = FakeTree::new();
+    let loader = FakeLoader::new(&tree);
+    let (r, _) =
+        capture(|out| commands::unload(&env(&tree, &loader), "nope", &quick(Some(1.0)), out));
+    let err = r.unwrap_err();
+    assert_eq!(err.exit_code(), exit::NOT_FOUND);
+    assert_eq!(
+        err.to_string(),
+        "unknown patch 'nope': no live patches are loaded"
+    );
+}

@@ -1,0 +1,171 @@
+use std::time::Duration;
+
+use klpctl::commands::{self, StatusOptions};
+use klpctl::error::{Error, exit};
+use klpctl::transition::{self, Direction};
+use serde_json::Value;
+
+use crate::fixture::*;
+
+fn opts(patch: Option<&str>) -> StatusOptions {
+    StatusOptions {
+        patch: patch.map(str::to_string),
+        watch: false,
+        interval: Duration::from_millis(20),
+        json: false,
+    }
+}
+
+#[test]
+fn status_of_a_stalled_patching_transition() {
+    let tree = FakeTree::stalled_patching();
+    let loader = FakeLoader::new(&tree);
+    let snap = transition::snapshot(&tree.paths(), "livepatch_sample")
+        .unwrap()
+        .unwrap();
+    assert_eq!(snap.status.direction, Direction::Patching);
+    assert_eq!(snap.status.target_state, 1);
+    // pid 300 reads -1 and takes no part; 1, 100, 101, 200 do.
+    assert_eq!(snap.status.total_tasks, 4);
+    assert_eq!(snap.status.pending_tasks, 2);
+    assert_eq!(snap.status.done_tasks(), 2);
+
+    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &opts(None), out));
+    r.unwrap();
+    assert!(text.contains("patch:       livepatch_sample"), "{text}");
+    assert!(
+        text.contains("transition:  patching (tasks move to patch_state 1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tasks:       2 of 4 still on the old state (2 switched, 50%)"),
+        "{text}"
+    );
+    assert!(text.contains("klpctl blockers livepatch_sample"), "{text}");
+
+    let mut o = opts(Some("livepatch_sample"));
+    o.json = true;
+    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &o, out));
+    r.unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["transition"]["patch"], "livepatch_sample");
+    assert_eq!(v["transition"]["direction"], "patching");
+    assert_eq!(v["transition"]["target_state"], 1);
+    assert_eq!(v["transition"]["total_tasks"], 4);
+    assert_eq!(v["transition"]["pending_tasks"], 2);
+    assert_eq!(v["transition"]["unreadable_tasks"], 0);
+}
+
+#[test]
+fn status_of_an_unpatching_transition_counts_patched_tasks() {
+    let tree = FakeTree::new();
+    tree.add_patch("p", false, true);
+    tree.add_task(10, 10, "a", 'S', 1, None);
+    tree.add_task(11, 11, "b", 'R', 0, None);
+    tree.add_task(11, 12, "c", 'S', 0, None);
+    let snap = transition::snapshot(&tree.paths(), "p").unwrap().unwrap();
+    assert_eq!(snap.status.direction, Direction::Unpatching);
+    assert_eq!(snap.status.target_state, 0);
+    assert_eq!((snap.status.pending_tasks, snap.status.total_tasks), (1, 3));
+    assert_eq!(snap.blockers[0].comm, "a");
+}
+
+#[test]
+fn status_without_transition() {
+    let tree = FakeTree::new();
+    tree.add_patch("livepatch_sample", true, false);
+    tree.add_task(1, 1, "init", 'S', -1, None);
+    let loader = FakeLoader::new(&tree);
+    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &opts(None), out));
+    r.unwrap();
+    assert_eq!(text, "no transition in progress\n");
+    let (r, text) =
+        capture(|out| commands::status(&env(&tree, &loader), &opts(Some("livepatch_sample")), out));
+    r.unwrap();
+    assert_eq!(
+        text,
+        "livepatch_sample: no transition in progress (enabled)\n"
+    );
+    let mut o = opts(None);
+    o.json = true;
+    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &o, out));
+    r.unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["transition"], Value::Null);
+}
+
+#[test]
+fn status_of_an_unknown_patch_lists_the_known_ones() {
+    let tree = FakeTree::stalled_patching();
+    tree.add_patch("other", true, false);
+    let loader = FakeLoader::new(&tree);
+    let (r, _) = capture(|out| commands::status(&env(&tree, &loader), &opts(Some("nope")), out));
+    let err = r.unwrap_err();
+    assert!(matches!(err, Error::UnknownPatch { .. }));
+    assert_eq!(err.exit_code(), exit::NOT_FOUND);
+    assert_eq!(
+        err.to_string(),
+        "unknown patch 'nope': loaded live patches: livepatch_sample, other"
+    );
+    // Path tricks are unknown patches too.
+    let (r, _) = capture(|out| commands::status(&env(&tree, &loader), &opts(Some("..")), out));
+    assert!(matches!(r.unwrap_err(), Error::UnknownPatch { .. }));
+}
+
+#[test]
+fn status_watch_follows_the_transition_to_its_end() {
+    let tree = FakeTree::stalled_patching();
+    let loader = FakeLoader::new(&tree);
+    let root = tree.root().to_path_buf();
+    // The "kernel": switch task 101 after 100 ms, task 200 and end the
+    // transition after 200 ms more.
+    let kernel = std::thread::spawn(move || {
+        let t = FakeTree::at(&root);
+        std::thread::sleep(Duration::from_millis(100));
+        t.set_patch_state(100, 101, 1);
+        std::thread::sleep(Duration::from_millis(200));
+        t.set_patch_state(200, 200, 1);
+        t.set("livepatch_sample", "transition", "0\n");
+    });
+    let mut o = opts(None);
+    o.watch = true;
+    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &o, out));
+    kernel.join().unwrap();
+    r.unwrap();
+    assert!(
+        text.contains("] patching livepatch_sample: 2 of 4 tasks still on the old state"),
+        "{text}"
+    );
+    assert!(
+        text.contains("] patching livepatch_sample: 1 of 4 tasks still on the old state"),
+        "{text}"
+    );
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with("livepatch_sample: patching transition finished after ")
+            && last.ends_with("(patched)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn status_warns_when_some_patch_states_are_unreadable() {
+    let tree = FakeTree::stalled_patching();
+    // A patch_state that cannot be read (as for other users' tasks when
+    // not root; a directory here, since root reads any file).
+    let dir = tree.task_dir(500, 500);
+    std::fs::create_dir_all(dir.join("patch_state")).unwrap();
+    let loader = FakeLoader::new(&tree);
+    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &opts(None), out));
+    r.unwrap();
+    assert!(
+        text.starts_with("warning: the patch_state of 1 tasks could not be read"),
+        "{text}"
+    );
+    assert!(text.contains("2 of 4 still on the old state"), "{text}");
+    let snap = transition::snapshot(&tree.paths(), "livepatch_sample")
+        .unwrap()
+        .unwrap();
+    assert_eq!(snap.status.unreadable_tasks, 1);
+}
