@@ -16,15 +16,20 @@ if [ $# -eq 0 ]; then
 	set -- "$KLP_TOP"/selftests/test-*.sh
 fi
 
-log "step 1/4: toolchain"
+rm -rf "$results"
+mkdir -p "$results"
+
+log "step 1/5: toolchain"
 "$KLP_TOP/scripts/setup-toolchain.sh"
-log "step 2/4: test kernel and modules"
+log "step 2/5: test kernel and modules"
 "$KLP_TOP/scripts/build-modules.sh"
-log "step 3/4: running $# test script(s) in the VM"
+log "step 3/5: host tests (klpctl)"
+"$KLP_TOP/scripts/cargo-test-tap.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
+log "step 4/5: running $# test script(s) in the VM"
 "$KLP_TOP/scripts/run-vm.sh" "$results" \
 	sh "$KLP_TOP/selftests/run-in-guest.sh" "$results" "$@"
-log "step 4/4: results (kept in $results)"
+log "step 5/5: results (kept in $results)"
 status=0
-"$KLP_TOP/scripts/tap-summary.sh" "$results" "$@" || status=1
+"$KLP_TOP/scripts/tap-summary.sh" "$results" "$@" klpctl-cargo-test || status=1
 log "make check took $(elapsed "$start")"
 exit "$status"

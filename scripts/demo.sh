@@ -7,6 +7,7 @@ export KLP_LOG_TAG=demo
 . "$(dirname -- "$0")/common.sh"
 
 results=$KLP_TOP/results/demo
+rm -rf "$results"
 "$KLP_TOP/scripts/setup-toolchain.sh"
 "$KLP_TOP/scripts/build-modules.sh"
 KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-600} "$KLP_TOP/scripts/run-vm.sh" "$results" \

@@ -7,6 +7,7 @@
 # built modules) and RESULTS_DIR read-write; the command is expected to leave
 # its results there. The full console, kernel messages included, goes to
 # RESULTS_DIR/console.log; the command's own output is shown live.
+# RESULTS_DIR is created if needed; the caller clears it.
 #
 # vng's exit status is not trusted (it can exit 255 after a clean run): the
 # caller judges from the files in RESULTS_DIR. This script only reports a
@@ -26,8 +27,8 @@ vng=$KLP_VENV/bin/vng
 PATH=$KLP_VENV/bin:$PATH
 [ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup-toolchain.sh"
 
-rm -rf "$results"
 mkdir -p "$results"
+rm -f "$results/guest-finished" "$results/console.log" "$results/vng.rc"
 results=$(CDPATH='' cd -- "$results" && pwd)
 
 # KVM guests hang on this kind of machine (nested virtualisation), so the

@@ -23,9 +23,11 @@ tap_end() {
 	[ "$tap_failures" -eq 0 ]
 }
 
-# diag TEXT...: indented `# ` lines under the current case.
+# diag TEXT...: indented `# ` lines under the current case, one or more per argument.
 diag() {
-	printf '%s\n' "$*" | sed 's/^/#   /'
+	for text; do
+		printf '%s\n' "$text" | sed 's/^/#   /'
+	done
 }
 
 # pass DESC / fail DESC [WHY...]
@@ -38,7 +40,7 @@ fail() {
 	tap_failures=$((tap_failures + 1))
 	printf 'not ok %d - %s\n' "$tap_count" "$1"
 	shift
-	[ $# -eq 0 ] || diag "$*"
+	diag "$@"
 }
 
 # expect_eq DESC EXPECTED ACTUAL
