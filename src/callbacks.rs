@@ -33,18 +33,37 @@ impl ModuleState {
     }
 }
 
+/// Proof that an object has been unpatched: the transition that removed the
+/// patch's replacement functions has finished, so no task runs them any more.
+///
+/// Only [`Callbacks::post_unpatch`] gets one, through
+/// [`CallbackObject::unpatched`]. It lets a patch drop what its replacement
+/// functions used, such as its shadow variables
+/// ([`Shadow::detach_all`](super::Shadow::detach_all)).
+pub struct Unpatched<'a> {
+    _lifetime: PhantomData<&'a ()>,
+}
+
 /// The object a callback runs for: vmlinux or a module.
+///
+/// Callbacks run one at a time, under the core's `klp_mutex`.
 ///
 /// # Invariants
 ///
 /// `ptr` is the `klp_object` the core passed to the callback, valid for the
-/// duration of the callback (`'a`).
+/// duration of the callback (`'a`), which runs under `klp_mutex`.
 pub struct CallbackObject<'a> {
     ptr: *mut bindings::klp_object,
+    unpatched: Option<Unpatched<'a>>,
     _lifetime: PhantomData<&'a bindings::klp_object>,
 }
 
 impl CallbackObject<'_> {
+    /// The proof that the object is unpatched, in `post_unpatch` only.
+    pub fn unpatched(&self) -> Option<&Unpatched<'_>> {
+        self.unpatched.as_ref()
+    }
+
     /// The module's name, or `None` for vmlinux.
     pub fn name(&self) -> Option<&CStr> {
         // SAFETY: `ptr` is valid (type invariant); `name` is either null or
@@ -162,11 +181,15 @@ impl CallbackTable {
 
 /// # Safety
 ///
-/// `obj` must be the valid `klp_object` the core passes to a callback.
-unsafe fn callback_object<'a>(obj: *mut bindings::klp_object) -> CallbackObject<'a> {
+/// `obj` must be the valid `klp_object` the core passes to a callback, and
+/// `unpatched` true only in `post_unpatch`.
+unsafe fn callback_object<'a>(obj: *mut bindings::klp_object, unpatched: bool) -> CallbackObject<'a> {
     // INVARIANT: the caller guarantees `obj` is valid for the callback.
     CallbackObject {
         ptr: obj,
+        unpatched: unpatched.then_some(Unpatched {
+            _lifetime: PhantomData,
+        }),
         _lifetime: PhantomData,
     }
 }
@@ -176,7 +199,7 @@ unsafe fn callback_object<'a>(obj: *mut bindings::klp_object) -> CallbackObject<
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn pre_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) -> c_int {
     // SAFETY: the core passes a valid object for the callback's duration.
-    let obj = unsafe { callback_object(obj) };
+    let obj = unsafe { callback_object(obj, false) };
     match C::pre_patch(&obj) {
         Ok(()) => 0,
         Err(err) => err.to_errno(),
@@ -188,7 +211,7 @@ unsafe extern "C" fn pre_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn post_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::post_patch(&unsafe { callback_object(obj) });
+    C::post_patch(&unsafe { callback_object(obj, false) });
 }
 
 /// # Safety
@@ -196,13 +219,14 @@ unsafe extern "C" fn post_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn pre_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::pre_unpatch(&unsafe { callback_object(obj) });
+    C::pre_unpatch(&unsafe { callback_object(obj, false) });
 }
 
 /// # Safety
 ///
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn post_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
-    // SAFETY: the core passes a valid object for the callback's duration.
-    C::post_unpatch(&unsafe { callback_object(obj) });
+    // SAFETY: the core passes a valid object for the callback's duration, and
+    // calls `post_unpatch` once the unpatching transition has finished.
+    C::post_unpatch(&unsafe { callback_object(obj, true) });
 }

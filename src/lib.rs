@@ -64,12 +64,16 @@ pub mod module;
 pub mod object;
 pub mod patch;
 pub mod registration;
+pub mod shadow;
+pub mod state;
 
-pub use callbacks::{CallbackObject, Callbacks, ModuleState};
+pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
 pub use func::{Func, NewFunc};
 pub use object::Object;
 pub use patch::Patch;
 pub use registration::Registration;
+pub use shadow::Shadow;
+pub use state::{State, StateDesc, StateRef};
 
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.

@@ -3,6 +3,7 @@
 //! A whole live patch: the description behind one `struct klp_patch`.
 
 use super::object::Object;
+use super::state::StateDesc;
 
 /// A live patch: the objects it patches and whether it atomically replaces the
 /// patches loaded before it.
@@ -16,6 +17,7 @@ use super::object::Object;
 pub struct Patch {
     pub(crate) objects: &'static [Object],
     pub(crate) replace: bool,
+    pub(crate) states: &'static [StateDesc],
 }
 
 impl Patch {
@@ -30,6 +32,7 @@ impl Patch {
         Self {
             objects,
             replace: true,
+            states: &[],
         }
     }
 
@@ -37,6 +40,14 @@ impl Patch {
     /// of the patches already loaded instead of replacing them.
     pub const fn replace(self, replace: bool) -> Self {
         Self { replace, ..self }
+    }
+
+    /// Lists the system states this patch sets up (see [`State`](super::State)).
+    ///
+    /// With atomic replace, the core refuses this patch if a patch it would
+    /// replace has a state this one lacks, or has it at a newer version.
+    pub const fn states(self, states: &'static [StateDesc]) -> Self {
+        Self { states, ..self }
     }
 
     /// Whether this patch atomically replaces the patches before it.

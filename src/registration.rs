@@ -7,10 +7,25 @@ use super::callbacks::CallbackTable;
 use super::patch::Patch;
 use core::pin::Pin;
 use core::ptr;
-use kernel::error::{code::EINVAL, to_result};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::error::{
+    code::{EBUSY, EINVAL},
+    to_result,
+};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 use kernel::ThisModule;
+
+/// The patch this module registered, for the lookups that need it
+/// (`klp_get_state()`). The library is compiled into each module, so each
+/// module has its own; a module registers at most one patch.
+static CURRENT_PATCH: AtomicPtr<bindings::klp_patch> = AtomicPtr::new(ptr::null_mut());
+
+/// This module's registered patch, if it has one.
+pub(crate) fn current_patch() -> Option<*mut bindings::klp_patch> {
+    let patch = CURRENT_PATCH.load(Ordering::Acquire);
+    (!patch.is_null()).then_some(patch)
+}
 
 /// A live patch that has been enabled by `klp_enable_patch()`.
 ///
@@ -25,14 +40,15 @@ use kernel::ThisModule;
 ///
 /// # Invariants
 ///
-/// - `_patch` points to `objects` (null-terminated) and each object to its run
-///   of `funcs` (null-terminated); neither vector is resized after
-///   construction, so their heap buffers never move.
-/// - `klp_enable_patch()` succeeded on `_patch`.
+/// - `_patch` points to `objects` and `states` (null-terminated) and each
+///   object to its run of `funcs` (null-terminated); no vector is resized
+///   after construction, so their heap buffers never move.
+/// - `klp_enable_patch()` succeeded on `_patch`, and `CURRENT_PATCH` points to it.
 pub struct Registration {
     _patch: Pin<KBox<Opaque<bindings::klp_patch>>>,
     _objects: KVec<Opaque<bindings::klp_object>>,
     _funcs: KVec<Opaque<bindings::klp_func>>,
+    _states: KVec<Opaque<bindings::klp_state>>,
 }
 
 // SAFETY: a `Registration` gives no access to the structures it owns; only the
@@ -53,6 +69,10 @@ impl Registration {
     pub fn enable(desc: &'static Patch, module: &'static ThisModule) -> Result<Self> {
         if desc.objects.is_empty() || desc.objects.iter().any(|obj| obj.funcs.is_empty()) {
             pr_err!("klp-rs: a patch needs at least one object, each with at least one function\n");
+            return Err(EINVAL);
+        }
+        if desc.states.iter().any(|state| state.id == 0) {
+            pr_err!("klp-rs: state id 0 is reserved (it ends the C array)\n");
             return Err(EINVAL);
         }
 
@@ -88,15 +108,37 @@ impl Registration {
         }
         objects.push(Opaque::new(bindings::klp_object::default()), GFP_KERNEL)?;
 
+        let mut states = KVec::with_capacity(desc.states.len() + 1, GFP_KERNEL)?;
+        for state in desc.states {
+            let raw = bindings::klp_state {
+                id: state.id,
+                version: state.version,
+                ..Default::default()
+            };
+            states.push(Opaque::new(raw), GFP_KERNEL)?;
+        }
+        states.push(Opaque::new(bindings::klp_state::default()), GFP_KERNEL)?;
+
         let patch = KBox::pin(
             Opaque::new(bindings::klp_patch {
                 mod_: module.as_ptr(),
                 objs: Opaque::raw_get(objects.as_ptr()),
+                states: Opaque::raw_get(states.as_ptr()),
                 replace: desc.replace,
                 ..Default::default()
             }),
             GFP_KERNEL,
         )?;
+
+        // Callbacks run inside `klp_enable_patch()` and may look up states,
+        // so the patch is made current first.
+        if CURRENT_PATCH
+            .compare_exchange(ptr::null_mut(), patch.get(), Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            pr_err!("klp-rs: a module can register only one patch\n");
+            return Err(EBUSY);
+        }
 
         // SAFETY: `patch` and the arrays it points to are fully initialised,
         // null-terminated and in heap memory that does not move; if this call
@@ -105,6 +147,7 @@ impl Registration {
         // documentation). If it fails, the core has already released them.
         let ret = unsafe { bindings::klp_enable_patch(patch.get()) };
         if let Err(err) = to_result(ret) {
+            CURRENT_PATCH.store(ptr::null_mut(), Ordering::Release);
             pr_err!("klp-rs: klp_enable_patch() failed: {:?}\n", err);
             return Err(err);
         }
@@ -115,6 +158,15 @@ impl Registration {
             _patch: patch,
             _objects: objects,
             _funcs: funcs,
+            _states: states,
         })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // The module is going: the core released the patch before it let the
+        // module's reference go (see the type's documentation).
+        CURRENT_PATCH.store(ptr::null_mut(), Ordering::Release);
     }
 }
