@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Cumulative series, step 1: patch two functions.
+//!
+//! Replaces `cmdline_proc_show()` and `version_proc_show()`, so both
+//! `/proc/cmdline` and `/proc/version` print a "v1" text. Atomic replace is on,
+//! as for every cumulative patch.
+
+use core::ffi::{c_int, c_void};
+use kernel::bindings::seq_file;
+use kernel::c_str;
+use klp::{Object, Patch};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+pub mod common;
+
+/// Replacement for `cmdline_proc_show()`.
+unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: called in place of `cmdline_proc_show()`, with its `seq_file`.
+    unsafe { common::show(m, c_str!("cumulative v1: patched /proc/cmdline\n")) }
+}
+
+/// Replacement for `version_proc_show()`.
+unsafe extern "C" fn version_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: called in place of `version_proc_show()`, with its `seq_file`.
+    unsafe { common::show(m, c_str!("cumulative v1: patched /proc/version\n")) }
+}
+
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    klp::func!("cmdline_proc_show", cmdline_proc_show),
+    klp::func!("version_proc_show", version_proc_show),
+])
+.callbacks::<common::LogCallbacks>()]);
+
+klp::livepatch_module! {
+    type: CumulativeV1,
+    patch: PATCH,
+    name: "livepatch_cumulative_v1",
+    author: "klp-rs developers",
+    description: "Cumulative series v1: patches /proc/cmdline and /proc/version",
+    license: "GPL",
+}
