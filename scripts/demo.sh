@@ -11,6 +11,6 @@ rm -rf "$results"
 "$KLP_TOP/scripts/setup-toolchain.sh"
 "$KLP_TOP/scripts/build-modules.sh"
 KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-600} "$KLP_TOP/scripts/run-vm.sh" "$results" \
-	sh -c "sh '$KLP_TOP/samples/demo.sh'; echo \$? > '$results/demo.rc'"
+	"sh '$KLP_TOP/samples/demo.sh'; echo \$? > '$results/demo.rc'"
 rc=$(cat "$results/demo.rc" 2>/dev/null || echo none)
 [ "$rc" = 0 ] || die "the demo did not complete in the guest (status $rc); console log: $results/console.log"

@@ -3,6 +3,9 @@
 #
 #   scripts/run-vm.sh RESULTS_DIR COMMAND...
 #
+# The COMMAND words are joined with spaces into one guest shell command line,
+# so quote a compound command as a single argument.
+#
 # The guest sees the host's filesystem read-only (so the repository and its
 # built modules) and RESULTS_DIR read-write; the command is expected to leave
 # its results there. The full console, kernel messages included, goes to
