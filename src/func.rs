@@ -79,16 +79,23 @@ impl Func {
     }
 }
 
-/// Declares a [`Func`]: `func!("old_name", replacement)` or
-/// `func!("old_name", replacement, sympos = N)`.
+/// Declares a [`Func`]: `func!("old_name", replacement)`, optionally followed
+/// by `, sympos = N` and/or `, checked_against = path::to::original`.
 ///
-/// `replacement` must be an `extern "C"` function of the patch module with the
-/// same signature as the function named `old_name`.
+/// `replacement` must be an `unsafe extern "C"` function of the patch module
+/// with the same signature as the function named `old_name`. When the
+/// original is declared in the kernel's bindings (`kernel::bindings::...`),
+/// `checked_against` makes the compiler prove that: the two function items
+/// must coerce to one function pointer type, which fails to compile if the
+/// parameters, the return type or the ABI differ.
 ///
 /// # Examples
 ///
 /// ```ignore
-/// static FUNCS: [klp::Func; 1] = [klp::func!("cmdline_proc_show", patched_cmdline_proc_show)];
+/// static FUNCS: [klp::Func; 2] = [
+///     klp::func!("cmdline_proc_show", patched_cmdline_proc_show),
+///     klp::func!("msleep", patched_msleep, checked_against = kernel::bindings::msleep),
+/// ];
 /// ```
 #[macro_export]
 macro_rules! func {
@@ -102,5 +109,17 @@ macro_rules! func {
     };
     ($old_name:literal, $new_func:path, sympos = $sympos:expr $(,)?) => {
         $crate::klp::func!($old_name, $new_func).sympos($sympos)
+    };
+    ($old_name:literal, $new_func:path, checked_against = $original:path $(,)?) => {{
+        const _: () = {
+            // Both arms must coerce to one function pointer type: the
+            // signatures are identical.
+            let _signatures_match = if true { $original } else { $new_func };
+        };
+        $crate::klp::func!($old_name, $new_func)
+    }};
+    ($old_name:literal, $new_func:path, sympos = $sympos:expr,
+     checked_against = $original:path $(,)?) => {
+        $crate::klp::func!($old_name, $new_func, checked_against = $original).sympos($sympos)
     };
 }
