@@ -23,13 +23,14 @@ log "step 1/5: toolchain"
 "$KLP_TOP/scripts/setup-toolchain.sh"
 log "step 2/5: test kernel and modules"
 "$KLP_TOP/scripts/build-modules.sh"
-log "step 3/5: host tests (klpctl)"
+log "step 3/5: host tests (static checks, klpctl)"
+"$KLP_TOP/scripts/static-checks.sh" "$("$KLP_TOP/scripts/build-kernel.sh")" "$results" static-checks
 "$KLP_TOP/scripts/cargo-test-tap.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
 log "step 4/5: running $# test script(s) in the VM"
 "$KLP_TOP/scripts/run-vm.sh" "$results" \
 	sh "$KLP_TOP/selftests/run-in-guest.sh" "$results" "$@"
 log "step 5/5: results (kept in $results)"
 status=0
-"$KLP_TOP/scripts/tap-summary.sh" "$results" "$@" klpctl-cargo-test || status=1
+"$KLP_TOP/scripts/tap-summary.sh" "$results" static-checks klpctl-cargo-test "$@" || status=1
 log "make check took $(elapsed "$start")"
 exit "$status"

@@ -46,7 +46,7 @@ start=$(date +%s)
 {
 	# shellcheck disable=SC2086 # $accel is empty or one option
 	timeout -k 10 "$timeout" "$vng" --run "$kdir/arch/x86/boot/bzImage" $accel \
-		--cpus 2 --memory 1G --append root=/dev/root --verbose \
+		--cpus 2 --memory 1G --force-9p --append root=/dev/root --verbose \
 		--rwdir "$results" --exec "$*" </dev/null
 	echo $? >"$results/vng.rc"
 } 2>&1 | tee "$results/console.log" | grep --line-buffered -v '^\[ *[0-9]*\.[0-9]*\]' || true

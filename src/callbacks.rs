@@ -66,8 +66,8 @@ impl CallbackObject<'_> {
 
     /// The module's name, or `None` for vmlinux.
     pub fn name(&self) -> Option<&CStr> {
-        // SAFETY: `ptr` is valid (type invariant); `name` is either null or
-        // the NUL-terminated name from the patch description, which is static.
+        // `name` is null or the static NUL-terminated name from the patch description.
+        // SAFETY: `ptr` is valid (type invariant).
         let name = unsafe { (*self.ptr).name };
         if name.is_null() {
             None
@@ -85,9 +85,9 @@ impl CallbackObject<'_> {
     /// The state of the module, or `None` for vmlinux (or a module that is
     /// not loaded).
     pub fn module_state(&self) -> Option<ModuleState> {
-        // SAFETY: `ptr` is valid (type invariant); the core sets `mod` while
-        // the module is loaded, and callbacks run under `klp_mutex`, so the
-        // module cannot go away during the callback.
+        // The core sets `mod` while the module is loaded, and callbacks run
+        // under `klp_mutex`, so the module cannot go away during the callback.
+        // SAFETY: `ptr` is valid (type invariant).
         let module = unsafe { (*self.ptr).mod_ };
         if module.is_null() {
             return None;
@@ -183,7 +183,10 @@ impl CallbackTable {
 ///
 /// `obj` must be the valid `klp_object` the core passes to a callback, and
 /// `unpatched` true only in `post_unpatch`.
-unsafe fn callback_object<'a>(obj: *mut bindings::klp_object, unpatched: bool) -> CallbackObject<'a> {
+unsafe fn callback_object<'a>(
+    obj: *mut bindings::klp_object,
+    unpatched: bool,
+) -> CallbackObject<'a> {
     // INVARIANT: the caller guarantees `obj` is valid for the callback.
     CallbackObject {
         ptr: obj,
@@ -226,7 +229,7 @@ unsafe extern "C" fn pre_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::kl
 ///
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn post_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
-    // SAFETY: the core passes a valid object for the callback's duration, and
-    // calls `post_unpatch` once the unpatching transition has finished.
+    // The core calls `post_unpatch` once the unpatching transition has finished.
+    // SAFETY: the core passes a valid object for the callback's duration.
     C::post_unpatch(&unsafe { callback_object(obj, true) });
 }

@@ -102,8 +102,8 @@ macro_rules! func {
     ($old_name:literal, $new_func:path $(,)?) => {
         $crate::klp::Func::new(
             ::kernel::c_str!($old_name),
-            // SAFETY: `$new_func` is a function item of this module, which the
-            // patch author declared `extern "C"` with the original's signature.
+            // The patch author declares it `extern "C"` with the original's signature.
+            // SAFETY: `$new_func` is a function item of this module.
             unsafe { $crate::klp::NewFunc::from_fn_addr($new_func as *const ::core::ffi::c_void) },
         )
     };

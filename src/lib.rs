@@ -38,8 +38,9 @@
 //!     m: *mut kernel::bindings::seq_file,
 //!     _v: *mut core::ffi::c_void,
 //! ) -> core::ffi::c_int {
-//!     // SAFETY: the core calls this with the `seq_file` of `/proc/cmdline`.
-//!     unsafe { kernel::bindings::__seq_puts(m, c_str!("patched\n").as_char_ptr()) };
+//!     // SAFETY: called in place of `cmdline_proc_show()`, with its `seq_file`.
+//!     let m = unsafe { klp::SeqFile::from_raw(m) };
+//!     m.puts(c_str!("patched\n"));
 //!     0
 //! }
 //!
@@ -64,6 +65,7 @@ pub mod module;
 pub mod object;
 pub mod patch;
 pub mod registration;
+pub mod seq_file;
 pub mod shadow;
 pub mod state;
 
@@ -72,6 +74,7 @@ pub use func::{Func, NewFunc};
 pub use object::Object;
 pub use patch::Patch;
 pub use registration::Registration;
+pub use seq_file::SeqFile;
 pub use shadow::Shadow;
 pub use state::{State, StateDesc, StateRef};
 

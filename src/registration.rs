@@ -133,18 +133,23 @@ impl Registration {
         // Callbacks run inside `klp_enable_patch()` and may look up states,
         // so the patch is made current first.
         if CURRENT_PATCH
-            .compare_exchange(ptr::null_mut(), patch.get(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                ptr::null_mut(),
+                patch.get(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             pr_err!("klp-rs: a module can register only one patch\n");
             return Err(EBUSY);
         }
 
-        // SAFETY: `patch` and the arrays it points to are fully initialised,
-        // null-terminated and in heap memory that does not move; if this call
-        // succeeds they are owned by the returned `Registration`, which the
-        // module keeps until the core has released them (see the type's
-        // documentation). If it fails, the core has already released them.
+        // `patch` and the arrays it points to are fully initialised,
+        // null-terminated and in heap memory that does not move. On success
+        // the returned `Registration` owns them until the core releases them
+        // (see the type's documentation); on failure the core already has.
+        // SAFETY: the structures are complete and outlive the core's use.
         let ret = unsafe { bindings::klp_enable_patch(patch.get()) };
         if let Err(err) = to_result(ret) {
             CURRENT_PATCH.store(ptr::null_mut(), Ordering::Release);

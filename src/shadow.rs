@@ -72,10 +72,10 @@ impl<O, T: Send + Sync> Shadow<O, T> {
     pub fn get<'a>(&self, obj: &'a O) -> Option<&'a T> {
         // SAFETY: `klp_shadow_get` only compares the address to its keys.
         let data = unsafe { bindings::klp_shadow_get(key(obj), self.id) };
-        // SAFETY: a non-null result is the data of a shadow variable with this
-        // id, which only this type creates, initialised as a `T`; it stays
-        // until detached, which callers of `detach` promise not to do while
-        // references are in use.
+        // A non-null result is the data of a shadow variable with this id,
+        // which only this type creates, as a `T`; it stays until detached,
+        // which callers of `detach` promise not to do while it is in use.
+        // SAFETY: the data is null or a live, initialised `T`.
         unsafe { data.cast::<T>().as_ref() }
     }
 
@@ -112,9 +112,9 @@ impl<O, T: Send + Sync> Shadow<O, T> {
             init: Some(init),
             error: None,
         };
-        // SAFETY: the size is `T`'s; the constructor writes a `T` into the
-        // data and gets the `Constructor` through `ctor_data`, which outlives
-        // the call.
+        // The constructor writes a `T` into the data and finds the
+        // `Constructor` through `ctor_data`, which outlives the call.
+        // SAFETY: the size is `T`'s and `construct` matches `ctor_data`.
         let data = unsafe {
             bindings::klp_shadow_get_or_alloc(
                 key(obj),
@@ -139,8 +139,8 @@ impl<O, T: Send + Sync> Shadow<O, T> {
     /// No reference to that value (from [`Shadow::get`] and friends) may be in
     /// use, now or later: typically it is called where `obj` itself is freed.
     pub unsafe fn detach(&self, obj: &O) {
-        // SAFETY: the destructor drops the `T` this type put there; the
-        // caller guarantees no reference to it is in use.
+        // The destructor drops the `T` this type put there.
+        // SAFETY: the caller guarantees no reference to it is in use.
         unsafe { bindings::klp_shadow_free(key(obj), self.id, Some(destruct::<T>)) };
     }
 
@@ -162,8 +162,8 @@ impl<O, T: Send + Sync> Shadow<O, T> {
     ///
     /// No reference to any value of this id may be in use, now or later.
     pub unsafe fn detach_all_unchecked(&self) {
-        // SAFETY: the destructor drops the `T`s this type put there; the
-        // caller guarantees no reference to them is in use.
+        // The destructor drops the `T`s this type put there.
+        // SAFETY: the caller guarantees no reference to them is in use.
         unsafe { bindings::klp_shadow_free_all(self.id, Some(destruct::<T>)) };
     }
 }
@@ -195,8 +195,8 @@ unsafe extern "C" fn construct<T, F: FnOnce() -> Result<T>>(
     shadow_data: *mut c_void,
     ctor_data: *mut c_void,
 ) -> c_int {
-    // SAFETY: `ctor_data` is the caller's `Constructor<F>`, not otherwise
-    // accessed during the call.
+    // Nothing else accesses the `Constructor<F>` during the call.
+    // SAFETY: `ctor_data` is the caller's `Constructor<F>`.
     let ctor = unsafe { &mut *ctor_data.cast::<Constructor<F>>() };
     let result = match ctor.init.take() {
         Some(init) => init(),
@@ -204,8 +204,8 @@ unsafe extern "C" fn construct<T, F: FnOnce() -> Result<T>>(
     };
     match result {
         Ok(value) => {
-            // SAFETY: `shadow_data` is fresh, zeroed room for a `T` with
-            // kmalloc alignment, which `ALIGNMENT_FITS_KMALLOC` checked.
+            // `ALIGNMENT_FITS_KMALLOC` checked that kmalloc alignment suffices.
+            // SAFETY: `shadow_data` is fresh, zeroed room for a `T`.
             unsafe { ptr::write(shadow_data.cast::<T>(), value) };
             0
         }

@@ -141,11 +141,13 @@ impl<T> StateRef<'_, T> {
     }
 
     fn take_raw(&self) -> Option<KBox<T>> {
-        // SAFETY: `raw` is valid (type invariant); callers are callbacks,
-        // which the core serialises.
+        // Callers are callbacks, which the core serialises.
+        // SAFETY: `raw` is valid (type invariant).
         let data = unsafe { ptr::replace(ptr::addr_of_mut!((*self.raw).data), ptr::null_mut()) };
-        // SAFETY: non-null data is a `KBox<T>` turned into a raw pointer
-        // (type invariant), now owned by no one else.
-        (!data.is_null()).then(|| unsafe { KBox::from_raw(data.cast::<T>()) })
+        (!data.is_null()).then(|| {
+            // Non-null data is a `KBox<T>` made raw (type invariant).
+            // SAFETY: it was just taken out of the state: no one else owns it.
+            unsafe { KBox::from_raw(data.cast::<T>()) }
+        })
     }
 }

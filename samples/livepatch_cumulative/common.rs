@@ -2,23 +2,10 @@
 
 //! What the three steps of the cumulative series share.
 
-use core::ffi::c_int;
-use kernel::bindings::{__seq_puts, seq_file};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
 use crate::klp::{CallbackObject, Callbacks};
-
-/// Writes `text` to a `seq_file` and returns 0, as a `*_proc_show()` does.
-///
-/// # Safety
-///
-/// `m` must be the `seq_file` the replaced show function was called with.
-pub unsafe fn show(m: *mut seq_file, text: &CStr) -> c_int {
-    // SAFETY: the caller passes the live `seq_file`; `text` is NUL-terminated.
-    unsafe { __seq_puts(m, text.as_char_ptr()) };
-    0
-}
 
 /// The name of a callback's object, as the kernel logs it.
 pub fn object_name<'a>(obj: &'a CallbackObject<'_>) -> &'a CStr {

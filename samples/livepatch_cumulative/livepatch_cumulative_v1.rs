@@ -19,13 +19,17 @@ pub mod common;
 /// Replacement for `cmdline_proc_show()`.
 unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: called in place of `cmdline_proc_show()`, with its `seq_file`.
-    unsafe { common::show(m, c_str!("cumulative v1: patched /proc/cmdline\n")) }
+    let m = unsafe { klp::SeqFile::from_raw(m) };
+    m.puts(c_str!("cumulative v1: patched /proc/cmdline\n"));
+    0
 }
 
 /// Replacement for `version_proc_show()`.
 unsafe extern "C" fn version_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: called in place of `version_proc_show()`, with its `seq_file`.
-    unsafe { common::show(m, c_str!("cumulative v1: patched /proc/version\n")) }
+    let m = unsafe { klp::SeqFile::from_raw(m) };
+    m.puts(c_str!("cumulative v1: patched /proc/version\n"));
+    0
 }
 
 static PATCH: Patch = Patch::new(&[Object::vmlinux(&[

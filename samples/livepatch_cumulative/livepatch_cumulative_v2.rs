@@ -21,14 +21,16 @@ pub mod common;
 /// Replacement for `cmdline_proc_show()`.
 unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: called in place of `cmdline_proc_show()`, with its `seq_file`.
-    unsafe { common::show(m, c_str!("cumulative v2: patched /proc/cmdline\n")) }
+    let m = unsafe { klp::SeqFile::from_raw(m) };
+    m.puts(c_str!("cumulative v2: patched /proc/cmdline\n"));
+    0
 }
 
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "cmdline_proc_show",
-    cmdline_proc_show
-)])
-.callbacks::<common::LogCallbacks>()]);
+static PATCH: Patch =
+    Patch::new(&[
+        Object::vmlinux(&[klp::func!("cmdline_proc_show", cmdline_proc_show)])
+            .callbacks::<common::LogCallbacks>(),
+    ]);
 
 klp::livepatch_module! {
     type: CumulativeV2,

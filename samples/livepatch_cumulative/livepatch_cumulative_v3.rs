@@ -29,17 +29,17 @@ static READS: State<AtomicU64> = State::new(READS_STATE_ID, 1);
 unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
     let reads = READS
         .get()
-        .and_then(|state| state.data().map(|count| count.fetch_add(1, Ordering::Relaxed) + 1))
+        .and_then(|state| {
+            state
+                .data()
+                .map(|count| count.fetch_add(1, Ordering::Relaxed) + 1)
+        })
         .unwrap_or(0);
-    // SAFETY: called in place of `cmdline_proc_show()` with its `seq_file`;
-    // the format takes one `unsigned long long`.
-    unsafe {
-        kernel::bindings::seq_printf(
-            m,
-            kernel::c_str!("cumulative v3: patched /proc/cmdline, read %llu times\n").as_char_ptr(),
-            reads,
-        )
-    };
+    // SAFETY: called in place of `cmdline_proc_show()`, with its `seq_file`.
+    let m = unsafe { klp::SeqFile::from_raw(m) };
+    m.print(format_args!(
+        "cumulative v3: patched /proc/cmdline, read {reads} times\n"
+    ));
     0
 }
 
@@ -50,10 +50,18 @@ impl Callbacks for StateCallbacks {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         common::LogCallbacks::pre_patch(obj)?;
         match READS.inherit(obj) {
-            Some(version) => pr_info!("state {}: taken over from version {}\n", READS.id(), version),
+            Some(version) => pr_info!(
+                "state {}: taken over from version {}\n",
+                READS.id(),
+                version
+            ),
             None => {
                 READS.set_data(obj, KBox::new(AtomicU64::new(0), GFP_KERNEL)?);
-                pr_info!("state {}: set up at version {}\n", READS.id(), READS.version());
+                pr_info!(
+                    "state {}: set up at version {}\n",
+                    READS.id(),
+                    READS.version()
+                );
             }
         }
         Ok(())
@@ -79,12 +87,12 @@ impl Callbacks for StateCallbacks {
     }
 }
 
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "cmdline_proc_show",
-    cmdline_proc_show
-)])
-.callbacks::<StateCallbacks>()])
-.states(&[READS.desc()]);
+static PATCH: Patch =
+    Patch::new(&[
+        Object::vmlinux(&[klp::func!("cmdline_proc_show", cmdline_proc_show)])
+            .callbacks::<StateCallbacks>(),
+    ])
+    .states(&[READS.desc()]);
 
 klp::livepatch_module! {
     type: CumulativeV3,

@@ -18,7 +18,7 @@
 //! ```
 
 use core::ffi::{c_int, c_void};
-use kernel::bindings::{__seq_puts, seq_file};
+use kernel::bindings::seq_file;
 use klp::{Object, Patch};
 
 #[path = "../../src/lib.rs"]
@@ -26,9 +26,9 @@ pub mod klp;
 
 /// Replacement for `cmdline_proc_show()`, with its signature.
 unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: `m` is the `seq_file` that procfs passes to `cmdline_proc_show()`
-    // and the text is a NUL-terminated literal.
-    unsafe { __seq_puts(m, kernel::c_str!("this has been live patched by klp-rs\n").as_char_ptr()) };
+    // SAFETY: `m` is the `seq_file` procfs passes to `cmdline_proc_show()`.
+    let m = unsafe { klp::SeqFile::from_raw(m) };
+    m.puts(kernel::c_str!("this has been live patched by klp-rs\n"));
     0
 }
 

@@ -1,0 +1,113 @@
+#!/bin/sh
+# Checks of the source itself, recorded as TAP so that `make check` counts
+# them: lint, the project's Rust rules, and compile-time behaviour of the
+# library (a mismatching replacement signature must not build).
+#
+#   scripts/static-checks.sh KDIR RESULTS_DIR NAME
+#
+# Writes RESULTS_DIR/NAME.tap and NAME.rc.
+set -u
+export KLP_LOG_TAG=static
+# shellcheck source=scripts/common.sh
+. "$(dirname -- "$0")/common.sh"
+
+[ $# -eq 3 ] || die "usage: $0 KDIR RESULTS_DIR NAME"
+kdir=$1
+out=$2/$3
+cd "$KLP_TOP" || exit 1
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	printf 'ok %d - %s\n' "$n" "$1"
+}
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	printf 'not ok %d - %s\n' "$n" "$1"
+	shift
+	printf '%s\n' "$@" | head -n 20 | sed 's/^/#   /'
+}
+# check DESC OUTPUT: passes when OUTPUT (the offending lines) is empty.
+check() {
+	if [ -z "$2" ]; then ok "$1"; else not_ok "$1" "$2"; fi
+}
+
+rust_files() {
+	find src samples selftests -name '*.rs' | sort
+}
+
+# unsafe blocks whose previous non-blank line is not a SAFETY comment.
+unsafe_without_safety_comment() {
+	# shellcheck disable=SC2016 # $0 is awk's
+	rust_files | xargs awk '
+		FNR == 1 { prev = "" }
+		/unsafe[[:space:]]*\{/ && prev !~ /SAFETY/ && $0 !~ /SAFETY/ { print FILENAME ":" FNR ": " $0 }
+		NF { prev = $0 }'
+}
+
+# Rust files of live patch samples (modules with a klp patch), where `unsafe`
+# belongs only in replacement functions: `unsafe extern "C" fn` items.
+unsafe_outside_replacements() {
+	for file in $(find samples -name '*.rs' | sort); do
+		awk -v file="$file" '
+			/^[^ \t}\/#)\]]/ { item = $0 }
+			{ code = $0; sub(/\/\/.*/, "", code) }
+			code ~ /(^|[^_[:alnum:]])unsafe([^_[:alnum:]]|$)/ && item !~ /unsafe extern "C" fn/ {
+				print file ":" FNR ": " $0
+			}' "$file"
+	done
+}
+
+# compiles OBJECT: builds one object of selftests/compile; prints the log.
+compiles() {
+	# shellcheck disable=SC2046 # one make variable per line
+	make -C "$kdir" M="$KLP_TOP/selftests/compile" $(kbuild_vars) "$1" 2>&1
+}
+
+{
+	printf 'TAP version 13\n# static checks of the klp-rs sources\n'
+
+	shell_files="$(find scripts selftests samples -name '*.sh' | sort) .ci/run"
+	if command -v shellcheck >/dev/null 2>&1; then
+		# shellcheck disable=SC2086 # a list of paths without spaces
+		check "shell scripts are shellcheck-clean" "$(shellcheck -x $shell_files 2>&1)"
+	else
+		ok "shell scripts are shellcheck-clean # SKIP shellcheck is not installed"
+	fi
+	# shellcheck disable=SC2086
+	check "shell scripts are POSIX sh (no bash shebang)" \
+		"$(grep -l '^#!.*bash' $shell_files 2>/dev/null)"
+	check "no static mut in src/, samples/, selftests/" \
+		"$(rust_files | xargs grep -n 'static mut' 2>/dev/null)"
+	check "every unsafe block has a // SAFETY: comment right above it" \
+		"$(unsafe_without_safety_comment)"
+	check "sample modules use unsafe only in their replacement functions" \
+		"$(unsafe_outside_replacements)"
+	if rustfmt --version >/dev/null 2>&1; then
+		check "Rust sources are rustfmt-clean (the kernel's .rustfmt.toml)" \
+			"$(rust_files | grep -v '^selftests/compile/' |
+				xargs rustfmt --config-path "$kdir/.rustfmt.toml" --edition 2021 --check -l 2>&1)"
+	else
+		ok "Rust sources are rustfmt-clean # SKIP rustfmt is not installed"
+	fi
+
+	if log=$(compiles signature_match.o); then
+		ok "func!(.., checked_against = ..) accepts a matching signature"
+	else
+		not_ok "func!(.., checked_against = ..) accepts a matching signature" "$log"
+	fi
+	if log=$(compiles signature_mismatch.o); then
+		not_ok "func!(.., checked_against = ..) rejects a mismatching signature" \
+			"signature_mismatch.o compiled"
+	elif printf '%s\n' "$log" | grep -q 'E0308'; then
+		ok "func!(.., checked_against = ..) rejects a mismatching signature"
+	else
+		not_ok "func!(.., checked_against = ..) rejects a mismatching signature" \
+			"it failed, but not with the expected type error (E0308):" "$log"
+	fi
+	printf '1..%d\n' "$n"
+} >"$out.tap"
+printf '%s\n' "$failed" >"$out.rc"
+log "$((n - failed)) passed, $failed failed"

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Must compile: a replacement whose signature matches the original's in
+//! `kernel::bindings` (`void msleep(unsigned int)`), checked by `klp::func!`.
+
+use core::ffi::c_uint;
+use klp::{Object, Patch};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+/// A replacement with `msleep()`'s exact signature.
+unsafe extern "C" fn msleep(_msecs: c_uint) {}
+
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
+    "msleep",
+    msleep,
+    checked_against = kernel::bindings::msleep
+)])]);
+
+klp::livepatch_module! {
+    type: SignatureMatch,
+    patch: PATCH,
+    name: "signature_match",
+    author: "klp-rs developers",
+    description: "compile test: matching signature",
+    license: "GPL",
+}

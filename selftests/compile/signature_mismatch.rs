@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Must NOT compile: a replacement whose signature differs from the original's in
+//! `kernel::bindings` (`void msleep(unsigned int)`): `klp::func!` rejects it.
+
+use klp::{Object, Patch};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+/// A replacement taking a u64 where `msleep()` takes an unsigned int.
+unsafe extern "C" fn msleep(_msecs: u64) {}
+
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
+    "msleep",
+    msleep,
+    checked_against = kernel::bindings::msleep
+)])]);
+
+klp::livepatch_module! {
+    type: SignatureMismatch,
+    patch: PATCH,
+    name: "signature_mismatch",
+    author: "klp-rs developers",
+    description: "compile test: mismatching signature",
+    license: "GPL",
+}
