@@ -1,0 +1,74 @@
+#!/bin/sh
+# klpctl against the real kernel: load with --wait, list --json, status,
+# bad input, unload.
+# shellcheck source=selftests/lib.sh
+. "$(dirname -- "$0")/lib.sh"
+
+KLPCTL=$KLP_TOP/tools/klpctl/target/debug/klpctl
+PATCH=livepatch_sample
+KO=$(sample_ko "$PATCH")
+
+# klpctl_rc ARGS...: klpctl's exit status, output kept in $out.
+klpctl_rc() {
+	out=$("$KLPCTL" "$@" 2>&1)
+	rc=$?
+	return 0
+}
+
+tap_begin "klpctl: load, list, status and unload on the running kernel"
+cleanup_patches
+if [ ! -x "$KLPCTL" ]; then
+	fail "klpctl is built" "$KLPCTL is missing (make check builds it in its host step)"
+	tap_end
+	exit
+fi
+
+# json_query EXPR: evaluates a Python expression on klpctl's JSON output `d`.
+json_query() {
+	printf '%s' "$out" | python3 -c "import json, sys; d = json.load(sys.stdin); print($1)" 2>&1
+}
+
+klpctl_rc list --json
+expect_eq "list --json with no patch loaded: no patches" 0 "$(json_query 'len(d["patches"])')"
+
+klpctl_rc load --wait --timeout 60 "$KO"
+expect_eq "load --wait $PATCH.ko exits 0" 0 "$rc"
+expect_eq "after load --wait the transition is over" 0 \
+	"$(sysfs_value "$KLP_SYSFS/$PATCH/transition")"
+expect_eq "the patch is in effect" "this has been live patched by klp-rs" "$(cat /proc/cmdline)"
+
+klpctl_rc list --json
+expect_eq "list --json shows $PATCH, enabled, with replace" "$PATCH True False True" \
+	"$(json_query '" ".join(str(x) for x in (d["patches"][0]["name"], d["patches"][0]["enabled"], d["patches"][0]["transition"], d["patches"][0]["replace"]))')"
+expect_eq "list --json shows its patched function" "vmlinux True cmdline_proc_show 1" \
+	"$(json_query '" ".join(str(x) for x in (lambda o: (o["name"], o["patched"], o["functions"][0]["name"], o["functions"][0]["sympos"]))(d["patches"][0]["objects"][0]))')"
+
+klpctl_rc status "$PATCH"
+expect_eq "status of a settled patch exits 0" 0 "$rc"
+diag "$out"
+
+klpctl_rc load "$KO"
+expect_eq "loading the same patch again is refused as busy (exit 8)" 8 "$rc"
+diag "$out"
+
+klpctl_rc load /proc/cmdline
+expect_eq "a file that is not a module is refused (exit 7)" 7 "$rc"
+diag "$out"
+
+klpctl_rc unload no_such_patch
+expect_eq "unload of an unknown patch is refused (exit 4)" 4 "$rc"
+diag "$out"
+
+klpctl_rc unload --timeout 60 "$PATCH"
+expect_eq "unload $PATCH exits 0" 0 "$rc"
+expect_ok "the patch left sysfs" test ! -e "$KLP_SYSFS/$PATCH"
+if module_loaded "$PATCH"; then
+	fail "unload removed the module" "$(grep "^$PATCH " /proc/modules)"
+else
+	pass "unload removed the module"
+fi
+expect_eq "/proc/cmdline is no longer patched" "" \
+	"$(grep -c 'live patched by klp-rs' /proc/cmdline | sed 's/^0$//')"
+
+cleanup_patches
+tap_end
