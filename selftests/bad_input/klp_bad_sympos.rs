@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Bad input: a wrong `old_sympos`. `cmdline_proc_show` exists once, so
+//! position 2 does not; the core must refuse the patch.
+
+use core::ffi::{c_int, c_void};
+use kernel::bindings::seq_file;
+use klp::{Object, Patch};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+/// Replacement for the (non-existent) second `cmdline_proc_show`.
+unsafe extern "C" fn cmdline_proc_show(_m: *mut seq_file, _v: *mut c_void) -> c_int {
+    0
+}
+
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
+    "cmdline_proc_show",
+    cmdline_proc_show,
+    sympos = 2
+)])]);
+
+klp::livepatch_module! {
+    type: BadSympos,
+    patch: PATCH,
+    name: "klp_bad_sympos",
+    author: "klp-rs developers",
+    description: "bad input test: wrong old_sympos",
+    license: "GPL",
+}

@@ -1,0 +1,100 @@
+#!/bin/sh
+# Bad input fails cleanly and loses nothing: patches the core must refuse
+# (missing function, wrong sympos, failing pre_patch, older state version),
+# shadow-variable error paths, and bad writes to sysfs.
+# shellcheck source=selftests/lib.sh
+. "$(dirname -- "$0")/lib.sh"
+
+bad_ko() {
+	printf '%s/selftests/bad_input/%s.ko\n' "$KLP_TOP" "$1"
+}
+
+# refused NAME DMESG_REGEX WHAT: NAME.ko must fail to load with that kernel
+# log line, leave no patch in sysfs and no module, and change nothing.
+refused() {
+	dmesg_mark
+	expect_fail "$3: insmod $1.ko is refused" insmod "$(bad_ko "$1")"
+	expect_dmesg "$3: the kernel log says why" "$2"
+	expect_ok "$3: no $1 in $KLP_SYSFS" test ! -e "$KLP_SYSFS/$1"
+	if module_loaded "$1"; then
+		fail "$3: $1 is not left loaded" "$(grep "^$1 " /proc/modules)"
+	else
+		pass "$3: $1 is not left loaded"
+	fi
+	expect_eq "$3: /proc/cmdline is unchanged" "$original" "$(cat /proc/cmdline)"
+}
+
+# write_refused FILE VALUE WHAT: writing VALUE to FILE fails.
+write_refused() {
+	expect_fail "$3" sh -c "printf '%s' '$2' > '$1'"
+}
+
+tap_begin "bad input: refused patches, shadow error paths, bad sysfs writes"
+cleanup_patches
+original=$(cat /proc/cmdline)
+
+refused klp_bad_missing_func "symbol 'klp_rs_no_such_function' not found in symbol table" \
+	"missing target function"
+refused klp_bad_sympos \
+	"symbol position 2 for symbol 'cmdline_proc_show' in object 'vmlinux' not found" \
+	"wrong old_sympos"
+refused klp_bad_pre_patch "klp_bad_pre_patch: pre_patch: refusing with -ENODEV" \
+	"failing pre_patch"
+if dmesg_since_mark | grep -q 'post_unpatch: must not run'; then
+	fail "failing pre_patch: post_unpatch did not run for the refused object" \
+		"$(dmesg_since_mark | grep klp_bad_pre_patch)"
+else
+	pass "failing pre_patch: post_unpatch did not run for the refused object"
+fi
+
+# An older state version may not replace a patch with a newer one.
+V3=livepatch_cumulative_v3
+expect_ok "insmod $V3.ko (state 1, version 1)" \
+	insmod "$KLP_TOP/samples/livepatch_cumulative/$V3.ko"
+expect_ok "$V3: the transition completes" wait_transition "$V3"
+patched=$(cat /proc/cmdline)
+dmesg_mark
+expect_fail "a patch with state 1 at version 0 is refused on top of it" \
+	insmod "$(bad_ko klp_bad_state_version)"
+expect_dmesg "the kernel log says it is not compatible" \
+	"Livepatch patch \\(klp_bad_state_version\\) is not compatible"
+expect_eq "$V3 is still enabled" 1 "$(sysfs_value "$KLP_SYSFS/$V3/enabled")"
+case $(cat /proc/cmdline) in
+"cumulative v3: patched /proc/cmdline"*) pass "$V3 is still in effect" ;;
+*) fail "$V3 is still in effect" "before: $patched" "now: $(cat /proc/cmdline)" ;;
+esac
+cleanup_patches
+
+# Error paths of klp::Shadow, checked by the module itself at load time.
+dmesg_mark
+expect_ok "insmod klp_shadow_errors.ko" insmod "$(bad_ko klp_shadow_errors)"
+expect_dmesg "every shadow-variable error-path check passed" \
+	"^klp_shadow_errors: 15 passed, 0 failed\$"
+if dmesg_since_mark | grep -q 'FAIL:'; then
+	fail "no shadow-variable check failed" "$(dmesg_since_mark | grep 'FAIL:')"
+else
+	pass "no shadow-variable check failed"
+fi
+rmmod klp_shadow_errors 2>/dev/null
+
+# Bad writes to a patch's sysfs files are refused and change nothing.
+PATCH=livepatch_sample
+expect_ok "insmod $PATCH.ko" insmod "$(sample_ko "$PATCH")"
+expect_ok "$PATCH: the transition completes" wait_transition "$PATCH"
+dir=$KLP_SYSFS/$PATCH
+write_refused "$dir/enabled" "garbage" "enabled: 'garbage' is refused"
+write_refused "$dir/enabled" "2" "enabled: '2' (out of range) is refused"
+write_refused "$dir/enabled" "1" "enabled: '1' again (already enabled) is refused"
+write_refused "$dir/force" "1" "force: refused when no transition is in progress"
+write_refused "$dir/force" "garbage" "force: 'garbage' is refused"
+write_refused "$dir/transition" "0" "transition: read-only, writing is refused"
+write_refused "$dir/replace" "0" "replace: read-only, writing is refused"
+expect_eq "after the bad writes $PATCH is still enabled" 1 "$(sysfs_value "$dir/enabled")"
+expect_eq "after the bad writes /proc/cmdline is still patched" \
+	"this has been live patched by klp-rs" "$(cat /proc/cmdline)"
+expect_ok "disable $PATCH" disable_patch "$PATCH"
+write_refused "$dir/enabled" "0" "enabled: a second disable finds no patch to write to"
+expect_eq "/proc/cmdline is the original again" "$original" "$(cat /proc/cmdline)"
+
+cleanup_patches
+tap_end
