@@ -5,6 +5,7 @@
 #   make            build the modules in samples/ (and selftests/)
 #   make demo       boot the test kernel and show live patching at work
 #   make check      run every test in the test VM
+#   make check-debug  the same on a debug kernel (lockdep, KASAN, kmemleak)
 #   make kernel     build (or reuse) the cached test kernel
 #   make setup      install the toolchain (Debian packages, bindgen, virtme-ng)
 #   make lint       shellcheck the scripts
@@ -17,7 +18,7 @@ SHELL := /bin/sh
 export KDIR
 SCRIPTS := $(wildcard scripts/*.sh) $(wildcard selftests/*.sh)
 
-.PHONY: all modules demo check kernel setup lint clean
+.PHONY: all modules demo check check-debug kernel setup lint clean
 
 all modules:
 	@scripts/setup-toolchain.sh
@@ -28,6 +29,9 @@ demo:
 
 check:
 	@scripts/check.sh
+
+check-debug:
+	@KLP_KERNEL_VARIANT=debug scripts/check.sh
 
 kernel:
 	@scripts/setup-toolchain.sh

@@ -2,8 +2,9 @@
 # Build the klp-rs test kernel once and reuse it.
 #
 # The tree comes from Debian's linux-source-6.12 tarball, configured as
-# `tinyconfig` + scripts/test-kernel.config, and is built in
-# $KLP_CACHE/kernel/<package version>-<fragment hash>/linux. A finished build
+# `tinyconfig` + scripts/test-kernel.config (+ scripts/test-kernel-debug.config
+# for KLP_KERNEL_VARIANT=debug), and is built in
+# $KLP_CACHE/kernel/<package version>-<fragments hash>[-debug]/linux. A finished build
 # leaves a stamp file; later runs with the same key reuse it at once.
 #
 # With KDIR set, the user's own kernel tree is used instead; it is only checked.
@@ -25,9 +26,10 @@ require_options() {
 		die "$1: neither DYNAMIC_FTRACE_WITH_REGS nor _ARGS is set"
 }
 
-# check_fragment DIR: every option of the fragment kept its value after olddefconfig.
+# check_fragment DIR: every option of the fragments kept its value after olddefconfig.
 check_fragment() {
-	grep -E '^CONFIG_[A-Z0-9_]+=' "$KLP_KERNEL_FRAGMENT" | while IFS= read -r line; do
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	grep -hE '^CONFIG_[A-Z0-9_]+=' $KLP_KERNEL_FRAGMENTS | while IFS= read -r line; do
 		grep -qx "$line" "$1/.config" ||
 			die "config fragment line '$line' did not survive olddefconfig"
 	done
@@ -35,7 +37,7 @@ check_fragment() {
 
 # progress LOG START: every 20 s, one line with elapsed time and build steps done.
 progress() {
-	last=$KLP_CACHE/kernel/last-build-steps
+	last=$KLP_CACHE/kernel/last-build-steps-$KLP_KERNEL_VARIANT
 	total=$(cat "$last" 2>/dev/null || echo 0)
 	while sleep 20; do
 		steps=$(grep -cE '^  (CC|AS|LD|AR|RUSTC|BINDGEN|EXPORTS|OBJCOPY)' "$1" || true)
@@ -64,9 +66,10 @@ build() {
 	fi
 	# shellcheck disable=SC2046 # one make variable per line
 	set -- -C "$dir" $(kbuild_vars)
-	log "configuring: tinyconfig + $(basename "$KLP_KERNEL_FRAGMENT")"
+	log "configuring: tinyconfig + $(for f in $KLP_KERNEL_FRAGMENTS; do basename "$f"; done | tr '\n' ' ')"
 	make "$@" tinyconfig >/dev/null
-	(cd "$dir" && ./scripts/kconfig/merge_config.sh -m .config "$KLP_KERNEL_FRAGMENT") \
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	(cd "$dir" && ./scripts/kconfig/merge_config.sh -m .config $KLP_KERNEL_FRAGMENTS) \
 		>"$top/config.log" 2>&1
 	make "$@" olddefconfig >>"$top/config.log" 2>&1
 	check_fragment "$dir"
@@ -87,18 +90,24 @@ build() {
 	fi
 	kill "$ticker" 2>/dev/null || true
 	grep -cE '^  (CC|AS|LD|AR|RUSTC|BINDGEN|EXPORTS|OBJCOPY)' "$top/build.log" \
-		>"$KLP_CACHE/kernel/last-build-steps" || true
+		>"$KLP_CACHE/kernel/last-build-steps-$KLP_KERNEL_VARIANT" || true
 	date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/.klp-rs-built"
 	log "built in $(elapsed "$start"): $dir/arch/x86/boot/bzImage"
 	prune_old_kernels "$top"
 }
 
-# prune_old_kernels KEEP: removes cached kernels other than KEEP and the most
-# recently built one before it, so the cache does not grow without bound.
+# prune_old_kernels KEEP: removes cached kernels of the same variant other than
+# KEEP and the most recently built one before it, so the cache does not grow
+# without bound.
 prune_old_kernels() {
+	if [ "$KLP_KERNEL_VARIANT" = base ]; then
+		same_variant='[0-9a-f]$'
+	else
+		same_variant="-$KLP_KERNEL_VARIANT\$"
+	fi
 	# shellcheck disable=SC2012 # cache directory names are ours, without newlines
-	ls -dt "$KLP_CACHE"/kernel/*/ 2>/dev/null | sed 's:/$::' | grep -vx "$1" |
-		tail -n +2 | while IFS= read -r old; do
+	ls -dt "$KLP_CACHE"/kernel/*/ 2>/dev/null | sed 's:/$::' | grep -e "$same_variant" |
+		grep -vx "$1" | tail -n +2 | while IFS= read -r old; do
 		log "removing an older cached kernel: $old"
 		rm -rf "$old"
 	done

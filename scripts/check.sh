@@ -1,6 +1,8 @@
 #!/bin/sh
 # `make check`: install what is missing, build (or reuse) the test kernel,
 # build the modules, run every selftest inside the VM, and judge the results.
+# `make check-debug` is the same on the debug kernel (KLP_KERNEL_VARIANT=debug:
+# lockdep, KASAN, kmemleak, object debugging), where any kernel report fails.
 #
 #   scripts/check.sh [TEST_SCRIPT...]     (default: selftests/test-*.sh)
 #
@@ -12,6 +14,7 @@ export KLP_LOG_TAG=check
 
 start=$(date +%s)
 results=$KLP_TOP/results/check
+[ "$KLP_KERNEL_VARIANT" = base ] || results=$results-$KLP_KERNEL_VARIANT
 if [ $# -eq 0 ]; then
 	set -- "$KLP_TOP"/selftests/test-*.sh
 fi

@@ -17,8 +17,19 @@ KLP_RUSTC=${RUSTC:-/usr/bin/rustc}
 KLP_RUSTDOC=${RUSTDOC:-/usr/bin/rustdoc}
 KLP_VENV=$KLP_CACHE/venv
 KLP_KERNEL_SOURCE_TARBALL=${KLP_KERNEL_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-KLP_KERNEL_FRAGMENT=$KLP_TOP/scripts/test-kernel.config
-export KLP_TOP KLP_CACHE
+# The test kernel's variant: `base` (make check) or `debug` (make check-debug),
+# and the config fragments merged over tinyconfig for it.
+KLP_KERNEL_VARIANT=${KLP_KERNEL_VARIANT:-base}
+KLP_KERNEL_FRAGMENTS=$KLP_TOP/scripts/test-kernel.config
+case $KLP_KERNEL_VARIANT in
+base) ;;
+debug) KLP_KERNEL_FRAGMENTS="$KLP_KERNEL_FRAGMENTS $KLP_TOP/scripts/test-kernel-debug.config" ;;
+*)
+	printf 'unknown KLP_KERNEL_VARIANT=%s (base or debug)\n' "$KLP_KERNEL_VARIANT" >&2
+	exit 1
+	;;
+esac
+export KLP_TOP KLP_CACHE KLP_KERNEL_VARIANT
 
 # log MSG...: a progress line on stderr, prefixed with the script's name.
 log() {
@@ -37,12 +48,16 @@ kbuild_vars() {
 		"BINDGEN=$KLP_BINDGEN" "LIBCLANG_PATH=$KLP_LIBCLANG_PATH"
 }
 
-# kernel_key: the cache key of the test kernel: source version + fragment hash.
+# kernel_key: the cache key of the test kernel: source version + a hash of
+# its config fragments (+ the variant's name, unless it is the base one).
 kernel_key() {
 	version=$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null) ||
 		version=unknown
-	fragment_hash=$(sha256sum "$KLP_KERNEL_FRAGMENT" | cut -c1-12)
-	printf '%s-%s\n' "$version" "$fragment_hash"
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	fragment_hash=$(cat $KLP_KERNEL_FRAGMENTS | sha256sum | cut -c1-12)
+	suffix=
+	[ "$KLP_KERNEL_VARIANT" = base ] || suffix=-$KLP_KERNEL_VARIANT
+	printf '%s-%s%s\n' "$version" "$fragment_hash" "$suffix"
 }
 
 # kernel_dir: where the test kernel for the current key is built.

@@ -7,6 +7,8 @@
 # Counts the test cases (ok / not ok lines) of every script's TAP. A script
 # that wrote nothing, stopped before its plan, or exited non-zero without a
 # failing case counts one more failure; so does a guest that did not finish.
+# The guest kernel's log counts as one more case (no WARN, BUG, lockdep or
+# KASAN report), and kmemleak's report, when the guest left one, as another.
 # Exits 1 if anything failed or nothing was reported at all.
 set -eu
 export KLP_LOG_TAG=results
@@ -18,10 +20,13 @@ results=$1
 shift
 passed=0
 failed=0
+KERNEL_REPORTS='Kernel panic|BUG:|WARNING:|Oops|general protection fault|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|KASAN|UBSAN'
+extra=2
+[ ! -f "$results/kmemleak.log" ] || extra=3
 skipped=0
 index=0
 
-printf 'KTAP version 1\n1..%d\n' $(($# + 1))
+printf 'KTAP version 1\n1..%d\n' $(($# + extra))
 for test in "$@"; do
 	index=$((index + 1))
 	name=$(basename "$test" .sh)
@@ -68,12 +73,32 @@ else
 	printf 'not ok %d guest finished\n' "$index"
 	failed=$((failed + 1))
 fi
-for pattern in 'Kernel panic' 'BUG:' 'WARNING:' 'Oops'; do
-	if grep -q "$pattern" "$results/console.log" 2>/dev/null; then
-		printf '# guest console has "%s":\n' "$pattern"
-		grep -m 5 -A 5 "$pattern" "$results/console.log" | sed 's/^/#   /'
+
+# The guest kernel's own verdict: no warning, bug, lockdep or KASAN report
+# in its log, and (on a kernel with kmemleak) no leak.
+index=$((index + 1))
+reports=$(grep -E "$KERNEL_REPORTS" "$results/console.log" 2>/dev/null | head -n 5)
+if [ -z "$reports" ]; then
+	printf 'ok %d guest kernel log has no WARN/BUG/Oops/lockdep/KASAN report\n' "$index"
+	passed=$((passed + 1))
+else
+	printf '# the guest kernel reported problems (full log: %s/console.log):\n' "$results"
+	grep -E -m 3 -A 12 "$KERNEL_REPORTS" "$results/console.log" | sed 's/^/#   /'
+	printf 'not ok %d guest kernel log has no WARN/BUG/Oops/lockdep/KASAN report\n' "$index"
+	failed=$((failed + 1))
+fi
+if [ -f "$results/kmemleak.log" ]; then
+	index=$((index + 1))
+	if grep -q 'unreferenced object' "$results/kmemleak.log"; then
+		printf '# kmemleak found leaks:\n'
+		head -n 30 "$results/kmemleak.log" | sed 's/^/#   /'
+		printf 'not ok %d kmemleak found no leak\n' "$index"
+		failed=$((failed + 1))
+	else
+		printf 'ok %d kmemleak found no leak\n' "$index"
+		passed=$((passed + 1))
 	fi
-done
+fi
 
 summary="$passed passed, $failed failed"
 [ "$skipped" -eq 0 ] || summary="$summary, $skipped skipped"

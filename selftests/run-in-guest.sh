@@ -26,5 +26,12 @@ for test in "$@"; do
 	echo "klp-rs: $name: $(grep -c '^ok ' "$results/$name.tap") ok," \
 		"$(grep -c '^not ok ' "$results/$name.tap") not ok (exit $(cat "$results/$name.rc"))"
 done
+# On a kernel with kmemleak (make check-debug), a last scan for leaks.
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -w "$kmemleak" ]; then
+	echo "klp-rs: scanning for memory leaks (kmemleak)"
+	echo scan >"$kmemleak" && sleep 6 && echo scan >"$kmemleak"
+	cat "$kmemleak" >"$results/kmemleak.log"
+fi
 dmesg >"$results/dmesg.log"
 date >"$results/guest-finished"
