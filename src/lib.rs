@@ -64,6 +64,7 @@ pub mod module;
 pub mod object;
 pub mod param;
 pub mod patch;
+pub mod patchable;
 pub mod registration;
 pub mod shadow;
 pub mod state;
@@ -79,4 +80,4 @@ pub use state::{State, StateDesc, StateRef};
 
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.
-pub use crate::{func, livepatch_module, modinfo_livepatch, module_param};
+pub use crate::{func, livepatch_module, modinfo_livepatch, module_param, patchable};
