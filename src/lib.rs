@@ -63,7 +63,9 @@ pub mod callbacks;
 pub mod func;
 pub mod module;
 pub mod object;
+pub mod param;
 pub mod patch;
+pub mod patchable;
 pub mod registration;
 pub mod seq_file;
 pub mod shadow;
@@ -72,6 +74,7 @@ pub mod state;
 pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
 pub use func::{Func, NewFunc};
 pub use object::Object;
+pub use param::Param;
 pub use patch::Patch;
 pub use registration::Registration;
 pub use seq_file::SeqFile;
@@ -80,4 +83,4 @@ pub use state::{State, StateDesc, StateRef};
 
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.
-pub use crate::{func, livepatch_module, modinfo_livepatch};
+pub use crate::{func, livepatch_module, modinfo_livepatch, module_param, patchable};

@@ -11,6 +11,10 @@ use kernel::str::CStr;
 ///
 /// A module object is patched when that module is loaded, whether before or
 /// after the patch; until then its functions are simply not patched.
+///
+/// `funcs` may be empty if the object has [`Callbacks`]: the core then runs
+/// the callbacks without patching anything in the object. An object with
+/// neither is refused by [`Registration::enable`](super::Registration::enable).
 #[derive(Clone, Copy)]
 pub struct Object {
     pub(crate) name: Option<&'static CStr>,

@@ -67,8 +67,16 @@ impl Registration {
     /// function that could not be found, or an incompatible system state) and
     /// nothing is patched.
     pub fn enable(desc: &'static Patch, module: &'static ThisModule) -> Result<Self> {
-        if desc.objects.is_empty() || desc.objects.iter().any(|obj| obj.funcs.is_empty()) {
-            pr_err!("klp-rs: a patch needs at least one object, each with at least one function\n");
+        // An object without functions is allowed when it has callbacks: the
+        // core still runs them (the kernel's callbacks demo does this for
+        // vmlinux). An object with neither would do nothing.
+        if desc.objects.is_empty()
+            || desc
+                .objects
+                .iter()
+                .any(|obj| obj.funcs.is_empty() && obj.callbacks.is_none())
+        {
+            pr_err!("klp-rs: a patch needs at least one object, each with functions or callbacks\n");
             return Err(EINVAL);
         }
         if desc.states.iter().any(|state| state.id == 0) {

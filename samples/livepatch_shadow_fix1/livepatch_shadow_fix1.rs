@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Shadow variables live patch in Rust, first fix: the job of the kernel's
+//! `samples/livepatch/livepatch-shadow-fix1.c`.
+//!
+//! `livepatch_shadow_mod`'s `dummy_alloc()` allocates memory it forgets at
+//! once. A live patch cannot add a field to `struct Dummy` for it, so this one
+//! "extends" each dummy with a shadow variable (id `SV_LEAK`) that holds the
+//! memory: the replacement `dummy_alloc()` attaches it, and the replacement
+//! `dummy_free()` detaches it, which frees the memory. Dummies allocated
+//! before the patch have no such variable; freeing them logs "leaked!".
+//!
+//! When the patch is disabled, or `livepatch_shadow_mod` is removed first,
+//! the `post_unpatch` callback frees the shadow variables still attached (the
+//! C sample does it in module exit).
+//!
+//! Like the C sample, the patch stacks (no atomic replace), so that
+//! `livepatch_shadow_fix2` can be loaded on top of it.
+
+use kernel::ffi::{c_int, c_ulong};
+use core::ptr;
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::time::msecs_to_jiffies;
+use klp::{CallbackObject, Callbacks, Object, Patch, Shadow};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+#[path = "../livepatch_shadow_mod/dummy.rs"]
+pub mod dummy;
+
+use dummy::{Dummy, EXPIRE_PERIOD_MS};
+
+/// Shadow variable id: the memory `dummy_alloc()` leaks.
+const SV_LEAK: usize = 1;
+
+/// What the `SV_LEAK` shadow variable of a dummy holds.
+///
+/// `livepatch_shadow_fix2` frees these too, so it defines the same layout.
+#[repr(C)]
+pub struct Leak {
+    /// The dummy's serial number, for the log.
+    dummy: c_ulong,
+    /// The memory that would have leaked.
+    memory: KBox<c_int>,
+}
+
+impl Drop for Leak {
+    fn drop(&mut self) {
+        pr_info!("livepatch_fix1_dummy_leak_dtor: dummy {}, prevented leak\n", self.dummy);
+        // `memory` is freed right after this.
+    }
+}
+
+/// The `SV_LEAK` shadow variables of the dummies.
+static LEAKS: Shadow<Dummy, Leak> = Shadow::new(SV_LEAK);
+
+/// Replacement for `dummy_alloc()`: the same, but keeps the extra memory in
+/// an `SV_LEAK` shadow variable of the dummy.
+extern "C" fn livepatch_fix1_dummy_alloc(id: c_ulong) -> *mut Dummy {
+    // SAFETY: `jiffies` is a kernel global that is always valid to read; the
+    // volatile read is C's `READ_ONCE()`.
+    let now = unsafe { ptr::read_volatile(&raw const bindings::jiffies) };
+    let jiffies_expire = now.wrapping_add(msecs_to_jiffies(EXPIRE_PERIOD_MS));
+    let Ok(dummy) = KBox::new(Dummy { id, jiffies_expire }, GFP_KERNEL) else {
+        return ptr::null_mut();
+    };
+    let Ok(memory) = KBox::new(0 as c_int, GFP_KERNEL) else {
+        return ptr::null_mut();
+    };
+
+    // Patch: keep the extra memory in a shadow variable, which the patched
+    // `dummy_free()` detaches and frees.
+    if let Err(err) = LEAKS.attach(&dummy, GFP_KERNEL, || Ok(Leak { dummy: id, memory })) {
+        pr_err!(
+            "livepatch_fix1_dummy_alloc: failed to allocate shadow variable for the leaking memory: dummy {}, {:?}\n",
+            id,
+            err
+        );
+        return ptr::null_mut();
+    }
+
+    pr_info!("livepatch_fix1_dummy_alloc: dummy {}, expires @ {:x}\n", id, jiffies_expire);
+    KBox::into_raw(dummy)
+}
+
+/// Replacement for `dummy_free()`: frees the `SV_LEAK` shadow variable too,
+/// if the dummy has one.
+///
+/// # Safety
+///
+/// As for the original: `d` comes from `dummy_alloc()` and is not used
+/// afterwards.
+unsafe extern "C" fn livepatch_fix1_dummy_free(d: *mut Dummy) {
+    // SAFETY: `d` comes from `dummy_alloc()` (the original or the
+    // replacement), which turned a `KBox<Dummy>` into it, and the caller
+    // gives it up.
+    let dummy = unsafe { KBox::from_raw(d) };
+
+    // Patch: detach the shadow variable, which frees the memory. Dummies
+    // allocated before the patch have none.
+    if LEAKS.get(&dummy).is_some() {
+        // SAFETY: the dummy is being freed; no reference to its shadow
+        // variable is held.
+        unsafe { LEAKS.detach(&dummy) };
+    } else {
+        pr_info!("livepatch_fix1_dummy_free: dummy {} leaked!\n", dummy.id);
+    }
+}
+
+/// Frees the shadow variables left when the patch goes.
+struct Fix1Callbacks;
+
+impl Callbacks for Fix1Callbacks {
+    fn post_unpatch(obj: &CallbackObject<'_>) {
+        if let Some(unpatched) = obj.unpatched() {
+            LEAKS.detach_all(unpatched);
+        }
+    }
+}
+
+static PATCH: Patch = Patch::new(&[Object::module(
+    kernel::c_str!("livepatch_shadow_mod"),
+    &[
+        klp::func!("dummy_alloc", livepatch_fix1_dummy_alloc),
+        klp::func!("dummy_free", livepatch_fix1_dummy_free),
+    ],
+)
+.callbacks::<Fix1Callbacks>()])
+.replace(false);
+
+klp::livepatch_module! {
+    type: LivepatchShadowFix1,
+    patch: PATCH,
+    name: "livepatch_shadow_fix1",
+    author: "klp-rs developers",
+    description: "Rust live patch sample: fix a leak with a shadow variable",
+    license: "GPL",
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Shadow variables live patch in Rust, second fix: the job of the kernel's
+//! `samples/livepatch/livepatch-shadow-fix2.c`.
+//!
+//! Loaded on top of `livepatch_shadow_fix1`, it adds a feature to the dummies
+//! `livepatch_shadow_mod` already has in flight: a count of how many times
+//! each one was checked, in a second shadow variable (id `SV_COUNTER`). The
+//! replacement `dummy_check()` creates the counter on first use and
+//! increments it; the replacement `dummy_free()` logs the count and detaches
+//! it, and, like fix1's, frees the leaked memory kept in the `SV_LEAK` shadow
+//! variable.
+//!
+//! When the patch is disabled, or `livepatch_shadow_mod` is removed first,
+//! the `post_unpatch` callback frees the counters still attached (the C
+//! sample does it in module exit).
+
+use kernel::ffi::{c_int, c_ulong};
+use core::sync::atomic::{AtomicI32, Ordering};
+use kernel::prelude::*;
+use klp::{CallbackObject, Callbacks, Object, Patch, Shadow};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+#[path = "../livepatch_shadow_mod/dummy.rs"]
+pub mod dummy;
+
+use dummy::{time_after, Dummy};
+
+/// Shadow variable id: the memory `dummy_alloc()` leaks (set up by fix1).
+const SV_LEAK: usize = 1;
+
+/// Shadow variable id: how many times a dummy was checked.
+const SV_COUNTER: usize = 2;
+
+/// What the `SV_LEAK` shadow variable of a dummy holds: the layout
+/// `livepatch_shadow_fix1`, which attaches it, defines.
+#[repr(C)]
+pub struct Leak {
+    /// The dummy's serial number, for the log.
+    dummy: c_ulong,
+    /// The memory that would have leaked.
+    memory: KBox<c_int>,
+}
+
+impl Drop for Leak {
+    fn drop(&mut self) {
+        pr_info!("livepatch_fix2_dummy_leak_dtor: dummy {}, prevented leak\n", self.dummy);
+        // `memory` is freed right after this.
+    }
+}
+
+/// The `SV_LEAK` shadow variables of the dummies, attached by fix1.
+static LEAKS: Shadow<Dummy, Leak> = Shadow::new(SV_LEAK);
+
+/// The `SV_COUNTER` shadow variables of the dummies.
+static COUNTERS: Shadow<Dummy, AtomicI32> = Shadow::new(SV_COUNTER);
+
+/// Replacement for `dummy_check()`: the same, but counts the checks of each
+/// dummy, starting a counter for the dummies in flight that have none yet.
+extern "C" fn livepatch_fix2_dummy_check(d: &Dummy, jiffies: c_ulong) -> bool {
+    // No sleeping allocation: the caller holds a lock.
+    if let Ok(count) = COUNTERS.get_or_attach(d, GFP_NOWAIT, || Ok(AtomicI32::new(0))) {
+        count.fetch_add(1, Ordering::Relaxed);
+    }
+    time_after(jiffies, d.jiffies_expire)
+}
+
+/// Replacement for `dummy_free()`: frees the `SV_LEAK` shadow variable like
+/// fix1's, then logs and frees the `SV_COUNTER` one.
+///
+/// # Safety
+///
+/// As for the original: `d` comes from `dummy_alloc()` and is not used
+/// afterwards.
+unsafe extern "C" fn livepatch_fix2_dummy_free(d: *mut Dummy) {
+    // SAFETY: `d` comes from `dummy_alloc()` (the original or fix1's), which
+    // turned a `KBox<Dummy>` into it, and the caller gives it up.
+    let dummy = unsafe { KBox::from_raw(d) };
+
+    // Patch: as in fix1.
+    if LEAKS.get(&dummy).is_some() {
+        // SAFETY: the dummy is being freed; no reference to its shadow
+        // variable is held.
+        unsafe { LEAKS.detach(&dummy) };
+    } else {
+        pr_info!("livepatch_fix2_dummy_free: dummy {} leaked!\n", dummy.id);
+    }
+
+    // Patch: log the final count, and detach the counter.
+    if let Some(count) = COUNTERS.get(&dummy) {
+        pr_info!(
+            "livepatch_fix2_dummy_free: dummy {}, check counter = {}\n",
+            dummy.id,
+            count.load(Ordering::Relaxed)
+        );
+        // SAFETY: the dummy is being freed, and `count` is not used any more.
+        unsafe { COUNTERS.detach(&dummy) };
+    }
+}
+
+/// Frees the counters left when the patch goes.
+struct Fix2Callbacks;
+
+impl Callbacks for Fix2Callbacks {
+    fn post_unpatch(obj: &CallbackObject<'_>) {
+        if let Some(unpatched) = obj.unpatched() {
+            COUNTERS.detach_all(unpatched);
+        }
+    }
+}
+
+static PATCH: Patch = Patch::new(&[Object::module(
+    kernel::c_str!("livepatch_shadow_mod"),
+    &[
+        klp::func!("dummy_check", livepatch_fix2_dummy_check),
+        klp::func!("dummy_free", livepatch_fix2_dummy_free),
+    ],
+)
+.callbacks::<Fix2Callbacks>()])
+.replace(false);
+
+klp::livepatch_module! {
+    type: LivepatchShadowFix2,
+    patch: PATCH,
+    name: "livepatch_shadow_fix2",
+    author: "klp-rs developers",
+    description: "Rust live patch sample: count checks with a shadow variable",
+    license: "GPL",
+}
