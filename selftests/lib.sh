@@ -132,8 +132,8 @@ disable_patch() {
 	echo 0 >"$KLP_SYSFS/$1/enabled" && wait_patch_gone "$1"
 }
 
-# cleanup_patches: disables every live patch and unloads its module, so the
-# next script starts from an unpatched kernel.
+# cleanup_patches: disables every live patch and unloads every live patch
+# module (taint flag K), so the next script starts from an unpatched kernel.
 cleanup_patches() {
 	for dir in "$KLP_SYSFS"/*; do
 		[ -d "$dir" ] || continue
@@ -141,7 +141,10 @@ cleanup_patches() {
 		wait_transition "$patch" || true
 		[ "$(sysfs_value "$dir/enabled")" = 1 ] && echo 0 >"$dir/enabled" 2>/dev/null
 		wait_patch_gone "$patch" || true
-		rmmod "$patch" 2>/dev/null || true
+	done
+	for taint in /sys/module/*/taint; do
+		grep -q K "$taint" 2>/dev/null || continue
+		rmmod "$(basename "$(dirname "$taint")")" 2>/dev/null || true
 	done
 }
 

@@ -95,6 +95,7 @@ expect_eq "after the bad writes /proc/cmdline is still patched" \
 expect_ok "disable $PATCH" disable_patch "$PATCH"
 write_refused "$dir/enabled" "0" "enabled: a second disable finds no patch to write to"
 expect_eq "/proc/cmdline is the original again" "$original" "$(cat /proc/cmdline)"
+expect_ok "rmmod $PATCH" rmmod "$PATCH"
 
 cleanup_patches
 tap_end
