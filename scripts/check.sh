@@ -29,6 +29,15 @@ log "step 2/5: test kernel and modules"
 log "step 3/5: host tests (static checks, klpctl)"
 "$KLP_TOP/scripts/static-checks.sh" "$("$KLP_TOP/scripts/build-kernel.sh")" "$results" static-checks
 "$KLP_TOP/scripts/cargo-test-tap.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
+# The guest does not inherit the host's environment: pass the test settings.
+if [ "$KLP_KERNEL_VARIANT" != base ]; then
+	KLP_STRESS_CYCLES=${KLP_STRESS_CYCLES:-100}
+	KLP_TEST_TIMEOUT=${KLP_TEST_TIMEOUT:-5400}
+	KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-10800}
+	export KLP_STRESS_CYCLES KLP_TEST_TIMEOUT KLP_VM_TIMEOUT
+fi
+env | grep -E '^KLP_(STRESS_[A-Z]+|TEST_TIMEOUT|TRANSITION_TIMEOUT)=' |
+	sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/" >"$results/guest.env" || true
 log "step 4/5: running $# test script(s) in the VM"
 "$KLP_TOP/scripts/run-vm.sh" "$results" \
 	sh "$KLP_TOP/selftests/run-in-guest.sh" "$results" "$@"

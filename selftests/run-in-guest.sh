@@ -12,6 +12,13 @@ results=$1
 shift
 KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 export KLP_TOP
+# Settings the host passes on (see scripts/check.sh): KLP_* variables.
+if [ -f "$results/guest.env" ]; then
+	set -a
+	# shellcheck disable=SC1091 # written by the host at run time
+	. "$results/guest.env"
+	set +a
+fi
 : "${KLP_TEST_TIMEOUT:=600}"
 
 grep -q ' /sys/kernel/debug ' /proc/mounts ||
