@@ -60,6 +60,7 @@
 
 pub mod bindings;
 pub mod callbacks;
+pub mod delayed_work;
 pub mod func;
 pub mod module;
 pub mod object;
@@ -70,6 +71,8 @@ pub mod registration;
 pub mod seq_file;
 pub mod shadow;
 pub mod state;
+pub mod sys;
+pub mod work;
 
 pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
 pub use func::{Func, NewFunc};
@@ -83,4 +86,7 @@ pub use state::{State, StateDesc, StateRef};
 
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.
-pub use crate::{func, livepatch_module, modinfo_livepatch, module_param, patchable};
+pub use crate::{
+    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module_param,
+    new_delayed_work, patchable,
+};

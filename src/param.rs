@@ -156,7 +156,10 @@ impl KernelParam {
     ) -> Self {
         // The checks of C's `VERIFY_OCTAL_PERMISSIONS()`.
         assert!(perm <= 0o777, "module parameter permissions are 9 bits");
-        assert!(perm & 0o002 == 0, "module parameters must not be world-writable");
+        assert!(
+            perm & 0o002 == 0,
+            "module parameters must not be world-writable"
+        );
         assert!(
             (perm >> 6) & 4 >= (perm >> 3) & 4,
             "module parameter readable by group but not by owner"
@@ -254,8 +257,9 @@ macro_rules! module_param {
             #[used]
             #[doc(hidden)]
             pub static PARAM: $crate::klp::param::KernelParam =
-                // SAFETY: `__this_module` is this module's `struct module`,
-                // and the entry is placed in this module's `__param` section.
+                // `__this_module` is this module's `struct module`, and this
+                // entry is placed in its `__param` section (`link_section`).
+                // SAFETY: the module and the placement are as `new` requires.
                 unsafe {
                     $crate::klp::param::KernelParam::new::<$ty>(
                         ::kernel::c_str!($name),

@@ -37,12 +37,16 @@
 ///
 /// `body` must be a function with exactly the same signature (checked at
 /// compile time); it holds the code and is not called directly, so that
-/// every call goes through the patchable entry. For a function taking raw
-/// pointers, declare both `unsafe`.
+/// every call goes through the patchable entry. To pass an object's
+/// ownership, take or return an owning pointer such as `KBox<T>` (a plain
+/// pointer in the C ABI; `Option<KBox<T>>` a nullable one) rather than a raw
+/// pointer: then neither the function nor its replacements need `unsafe`.
+/// For a function taking raw pointers, declare both `unsafe`.
 ///
 /// The arguments must all be passed in registers: at most six, each an
-/// integer, a pointer or a reference (the stub's frame would move arguments
-/// passed on the stack). x86_64 only, like the rest of klp-rs.
+/// integer, a pointer (raw or owning, like `KBox<T>`) or a reference (the
+/// stub's frame would move arguments passed on the stack). x86_64 only, like
+/// the rest of klp-rs.
 ///
 /// # Examples
 ///

@@ -76,7 +76,9 @@ impl Registration {
                 .iter()
                 .any(|obj| obj.funcs.is_empty() && obj.callbacks.is_none())
         {
-            pr_err!("klp-rs: a patch needs at least one object, each with functions or callbacks\n");
+            pr_err!(
+                "klp-rs: a patch needs at least one object, each with functions or callbacks\n"
+            );
             return Err(EINVAL);
         }
         if desc.states.iter().any(|state| state.id == 0) {

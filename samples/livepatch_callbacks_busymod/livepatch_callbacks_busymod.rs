@@ -20,17 +20,21 @@
 //! `block_transition`, once it has finished), so its messages come out in a
 //! predictable order. It is an ordinary module, not a live patch.
 
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
-// The parts of klp-rs a target module uses: module parameters and live
-// patchable functions (not the live patch API).
+// The parts of klp-rs a target module uses: module parameters, live
+// patchable functions, sleeping and flushing a work item (not the live patch
+// API).
 #[path = "../../src/param.rs"]
 pub mod param;
 #[path = "../../src/patchable.rs"]
 pub mod patchable;
+#[path = "../../src/sys.rs"]
+pub mod sys;
+#[path = "../../src/work.rs"]
+pub mod work;
 
 /// Where the klp-rs macros look for the library.
 mod klp {
@@ -49,15 +53,6 @@ crate::module_param! {
     /// While true, `busymod_work_func()` keeps sleeping.
     static BLOCK_TRANSITION: bool = false,
         name: "block_transition", perm: 0o644, description: "block_transition (default=false)";
-}
-
-/// Sleeps for at least `msecs` milliseconds.
-///
-/// C's `msleep()`, which has no Rust abstraction in Linux 6.12.
-fn msleep(msecs: u32) {
-    // SAFETY: `msleep()` only needs a context that may sleep; every caller
-    // runs in a work item.
-    unsafe { bindings::msleep(msecs) };
 }
 
 /// How far the work item got.
@@ -121,12 +116,9 @@ impl Busy {
     }
 
     /// Waits until the work item has finished running, including the return
-    /// from this module's code (C's `flush_work()`, which has no Rust
-    /// abstraction in Linux 6.12).
+    /// from this module's code.
     fn flush(&self) {
-        // SAFETY: `self.work` is an initialised work item, valid as long as
-        // `self`; `flush_work()` only waits for it.
-        unsafe { bindings::flush_work(Work::raw_get(&self.work)) };
+        work::flush_work(&self.work);
     }
 }
 
@@ -143,7 +135,7 @@ extern "C" fn busymod_work_body(busy: &Busy) {
     pr_info!("busymod_work_func enter\n");
     busy.update(|progress| progress.started = true);
     while BLOCK_TRANSITION.get() {
-        msleep(20);
+        sys::msleep(20);
     }
     pr_info!("busymod_work_func exit\n");
 }

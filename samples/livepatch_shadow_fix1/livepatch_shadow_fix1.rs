@@ -18,10 +18,9 @@
 //! `livepatch_shadow_fix2` can be loaded on top of it.
 
 use kernel::ffi::{c_int, c_ulong};
-use core::ptr;
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::time::msecs_to_jiffies;
+use klp::sys::jiffies;
 use klp::{CallbackObject, Callbacks, Object, Patch, Shadow};
 
 #[path = "../../src/lib.rs"]
@@ -48,7 +47,10 @@ pub struct Leak {
 
 impl Drop for Leak {
     fn drop(&mut self) {
-        pr_info!("livepatch_fix1_dummy_leak_dtor: dummy {}, prevented leak\n", self.dummy);
+        pr_info!(
+            "livepatch_fix1_dummy_leak_dtor: dummy {}, prevented leak\n",
+            self.dummy
+        );
         // `memory` is freed right after this.
     }
 }
@@ -58,16 +60,13 @@ static LEAKS: Shadow<Dummy, Leak> = Shadow::new(SV_LEAK);
 
 /// Replacement for `dummy_alloc()`: the same, but keeps the extra memory in
 /// an `SV_LEAK` shadow variable of the dummy.
-extern "C" fn livepatch_fix1_dummy_alloc(id: c_ulong) -> *mut Dummy {
-    // SAFETY: `jiffies` is a kernel global that is always valid to read; the
-    // volatile read is C's `READ_ONCE()`.
-    let now = unsafe { ptr::read_volatile(&raw const bindings::jiffies) };
-    let jiffies_expire = now.wrapping_add(msecs_to_jiffies(EXPIRE_PERIOD_MS));
+extern "C" fn livepatch_fix1_dummy_alloc(id: c_ulong) -> Option<KBox<Dummy>> {
+    let jiffies_expire = jiffies().wrapping_add(msecs_to_jiffies(EXPIRE_PERIOD_MS));
     let Ok(dummy) = KBox::new(Dummy { id, jiffies_expire }, GFP_KERNEL) else {
-        return ptr::null_mut();
+        return None;
     };
     let Ok(memory) = KBox::new(0 as c_int, GFP_KERNEL) else {
-        return ptr::null_mut();
+        return None;
     };
 
     // Patch: keep the extra memory in a shadow variable, which the patched
@@ -78,11 +77,15 @@ extern "C" fn livepatch_fix1_dummy_alloc(id: c_ulong) -> *mut Dummy {
             id,
             err
         );
-        return ptr::null_mut();
+        return None;
     }
 
-    pr_info!("livepatch_fix1_dummy_alloc: dummy {}, expires @ {:x}\n", id, jiffies_expire);
-    KBox::into_raw(dummy)
+    pr_info!(
+        "livepatch_fix1_dummy_alloc: dummy {}, expires @ {:x}\n",
+        id,
+        jiffies_expire
+    );
+    Some(dummy)
 }
 
 /// Replacement for `dummy_free()`: frees the `SV_LEAK` shadow variable too,
@@ -90,19 +93,15 @@ extern "C" fn livepatch_fix1_dummy_alloc(id: c_ulong) -> *mut Dummy {
 ///
 /// # Safety
 ///
-/// As for the original: `d` comes from `dummy_alloc()` and is not used
-/// afterwards.
-unsafe extern "C" fn livepatch_fix1_dummy_free(d: *mut Dummy) {
-    // SAFETY: `d` comes from `dummy_alloc()` (the original or the
-    // replacement), which turned a `KBox<Dummy>` into it, and the caller
-    // gives it up.
-    let dummy = unsafe { KBox::from_raw(d) };
-
+/// None beyond the original's, which its signature carries: the caller gives
+/// up the dummy. Only the redirected `dummy_free()` calls it.
+unsafe extern "C" fn livepatch_fix1_dummy_free(dummy: KBox<Dummy>) {
     // Patch: detach the shadow variable, which frees the memory. Dummies
     // allocated before the patch have none.
     if LEAKS.get(&dummy).is_some() {
-        // SAFETY: the dummy is being freed; no reference to its shadow
-        // variable is held.
+        // The dummy is owned here and freed on return; the reference `get`
+        // returned is gone.
+        // SAFETY: no reference to the dummy's shadow variable is in use.
         unsafe { LEAKS.detach(&dummy) };
     } else {
         pr_info!("livepatch_fix1_dummy_free: dummy {} leaked!\n", dummy.id);

@@ -15,8 +15,8 @@
 //! the `post_unpatch` callback frees the counters still attached (the C
 //! sample does it in module exit).
 
-use kernel::ffi::{c_int, c_ulong};
 use core::sync::atomic::{AtomicI32, Ordering};
+use kernel::ffi::{c_int, c_ulong};
 use kernel::prelude::*;
 use klp::{CallbackObject, Callbacks, Object, Patch, Shadow};
 
@@ -26,7 +26,8 @@ pub mod klp;
 #[path = "../livepatch_shadow_mod/dummy.rs"]
 pub mod dummy;
 
-use dummy::{time_after, Dummy};
+use dummy::Dummy;
+use klp::sys::time_after;
 
 /// Shadow variable id: the memory `dummy_alloc()` leaks (set up by fix1).
 const SV_LEAK: usize = 1;
@@ -46,7 +47,10 @@ pub struct Leak {
 
 impl Drop for Leak {
     fn drop(&mut self) {
-        pr_info!("livepatch_fix2_dummy_leak_dtor: dummy {}, prevented leak\n", self.dummy);
+        pr_info!(
+            "livepatch_fix2_dummy_leak_dtor: dummy {}, prevented leak\n",
+            self.dummy
+        );
         // `memory` is freed right after this.
     }
 }
@@ -72,17 +76,14 @@ extern "C" fn livepatch_fix2_dummy_check(d: &Dummy, jiffies: c_ulong) -> bool {
 ///
 /// # Safety
 ///
-/// As for the original: `d` comes from `dummy_alloc()` and is not used
-/// afterwards.
-unsafe extern "C" fn livepatch_fix2_dummy_free(d: *mut Dummy) {
-    // SAFETY: `d` comes from `dummy_alloc()` (the original or fix1's), which
-    // turned a `KBox<Dummy>` into it, and the caller gives it up.
-    let dummy = unsafe { KBox::from_raw(d) };
-
+/// None beyond the original's, which its signature carries: the caller gives
+/// up the dummy. Only the redirected `dummy_free()` calls it.
+unsafe extern "C" fn livepatch_fix2_dummy_free(dummy: KBox<Dummy>) {
     // Patch: as in fix1.
     if LEAKS.get(&dummy).is_some() {
-        // SAFETY: the dummy is being freed; no reference to its shadow
-        // variable is held.
+        // The dummy is owned here and freed on return; the reference `get`
+        // returned is gone.
+        // SAFETY: no reference to the dummy's `SV_LEAK` variable is in use.
         unsafe { LEAKS.detach(&dummy) };
     } else {
         pr_info!("livepatch_fix2_dummy_free: dummy {} leaked!\n", dummy.id);
@@ -95,7 +96,9 @@ unsafe extern "C" fn livepatch_fix2_dummy_free(d: *mut Dummy) {
             dummy.id,
             count.load(Ordering::Relaxed)
         );
-        // SAFETY: the dummy is being freed, and `count` is not used any more.
+        // The dummy is owned here and freed on return, and `count` is not
+        // used any more.
+        // SAFETY: no reference to the dummy's `SV_COUNTER` variable is in use.
         unsafe { COUNTERS.detach(&dummy) };
     }
 }

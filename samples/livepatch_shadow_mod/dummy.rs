@@ -6,7 +6,7 @@
 //! exactly as the target does. The fix modules mount this file rather than
 //! repeating the definition (the C samples repeat `struct dummy`).
 
-use kernel::ffi::{c_long, c_ulong};
+use kernel::ffi::c_ulong;
 
 /// A new dummy is allocated every second.
 pub const ALLOC_PERIOD_MS: u32 = 1000;
@@ -25,11 +25,4 @@ pub struct Dummy {
     pub id: c_ulong,
     /// When the dummy expires, in jiffies.
     pub jiffies_expire: c_ulong,
-}
-
-/// Whether jiffies value `a` is after `b` (C's `time_after()`, which allows
-/// for the counter wrapping around).
-pub fn time_after(a: c_ulong, b: c_ulong) -> bool {
-    // Reinterpreting the difference as signed is the point.
-    (b.wrapping_sub(a) as c_long) < 0
 }
