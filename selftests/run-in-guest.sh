@@ -28,10 +28,12 @@ echo "klp-rs: guest kernel $(uname -r), $(nproc) CPUs, testing in $KLP_TOP"
 for test in "$@"; do
 	name=$(basename "$test" .sh)
 	echo "klp-rs: running $name"
+	start=$(date +%s)
 	timeout -k 5 "$KLP_TEST_TIMEOUT" sh "$test" >"$results/$name.tap" 2>"$results/$name.stderr"
 	echo $? >"$results/$name.rc"
 	echo "klp-rs: $name: $(grep -c '^ok ' "$results/$name.tap") ok," \
-		"$(grep -c '^not ok ' "$results/$name.tap") not ok (exit $(cat "$results/$name.rc"))"
+		"$(grep -c '^not ok ' "$results/$name.tap") not ok" \
+		"(exit $(cat "$results/$name.rc"), $(($(date +%s) - start)) s)"
 done
 # On a kernel with kmemleak (make check-debug), a last scan for leaks.
 kmemleak=/sys/kernel/debug/kmemleak
