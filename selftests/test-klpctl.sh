@@ -70,5 +70,45 @@ fi
 expect_eq "/proc/cmdline is no longer patched" "" \
 	"$(grep -c 'live patched by klp-rs' /proc/cmdline | sed 's/^0$//')"
 
+# A stalled transition: a task sleeps in the function the demo patches.
+BUSY=livepatch_callbacks_busymod
+DEMO=livepatch_callbacks_demo
+dmesg_mark
+expect_ok "insmod $BUSY.ko block_transition=Y" insmod "$(sample_ko "$BUSY")" block_transition=Y
+waited=0
+until dmesg_since_mark | grep -q "busymod_work_func enter" || [ "$waited" -ge 100 ]; do
+	sleep 0.1
+	waited=$((waited + 1))
+done
+klpctl_rc load --wait --timeout 5 "$(sample_ko "$DEMO")"
+expect_eq "load --wait --timeout 5 of $DEMO times out (exit 3) on the stalled transition" 3 "$rc"
+diag "$out"
+expect_eq "the timed-out patch stays loaded, in transition" 1 \
+	"$(sysfs_value "$KLP_SYSFS/$DEMO/transition")"
+
+klpctl_rc status --json "$DEMO"
+expect_eq "status --json: patching, with at least one task on the old state" "patching True" \
+	"$(json_query '"%s %s" % ((d["transition"] or {}).get("direction"), (d["transition"] or {}).get("pending_tasks", 0) > 0)' 2>&1 | head -n 3)"
+diag "$out"
+
+klpctl_rc blockers --json "$DEMO"
+expect_eq "blockers --json names a task sleeping in busymod_work_func" True \
+	"$(json_query 'any("busymod_work_func" in line for b in d["blockers"] for line in (b["stack"] or []))')"
+klpctl_rc blockers "$DEMO"
+case $out in
+*busymod_work_func*) pass "blockers shows the blocking task's kernel stack" ;;
+*) fail "blockers shows the blocking task's kernel stack" "$out" ;;
+esac
+diag "$out"
+
+expect_ok "echo N > block_transition releases the task" \
+	sh -c "echo N > /sys/module/$BUSY/parameters/block_transition"
+klpctl_rc status --watch "$DEMO"
+expect_eq "status --watch follows the transition to its end" 0 "$rc"
+expect_eq "the transition is over" 0 "$(sysfs_value "$KLP_SYSFS/$DEMO/transition")"
+klpctl_rc unload --timeout 60 "$DEMO"
+expect_eq "unload $DEMO exits 0" 0 "$rc"
+rmmod "$BUSY" 2>/dev/null
+
 cleanup_patches
 tap_end
