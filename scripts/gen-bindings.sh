@@ -34,7 +34,8 @@ clang_flags=$(sed -n 's/^savedcmd_[^ ]* := .* -- \(.*\)$/\1/p' "$cmdfile" |
 
 # Regenerate only when the inputs changed.
 stamp="$out.inputs"
-inputs=$(printf '%s\n%s\n%s\n' "$kdir" "$(sha256sum "$cmdfile" "$header" "$0" | cut -c1-64)" \
+inputs=$(printf '%s\n%s\n%s\n' "$kdir" \
+	"$(sha256sum "$cmdfile" "$header" "$0" "$KLP_TOP/scripts/layout-asserts.py" | cut -c1-64)" \
 	"$("$KLP_BINDGEN" --version)")
 if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ]; then
 	exit 0
@@ -45,12 +46,15 @@ mkdir -p "$(dirname "$out")"
 # shellcheck disable=SC2086 # clang_flags is a list of separate arguments
 (cd "$kdir" && LIBCLANG_PATH=$KLP_LIBCLANG_PATH "$KLP_BINDGEN" "$header" \
 	--rust-target 1.68 --use-core --ctypes-prefix kernel::ffi \
-	--with-derive-default --no-layout-tests --no-debug '.*' \
+	--with-derive-default --no-debug '.*' \
 	--no-doc-comments --enable-function-attribute-detection \
 	--allowlist-type 'klp_.*' \
 	--allowlist-function 'klp_(enable_patch|shadow_.*|get_state|get_prev_state)' \
 	--allowlist-var 'KLP_.*' --no-recursive-allowlist \
 	--raw-line 'pub use kernel::bindings::*;' \
 	-o "$out.tmp" -- $clang_flags -DMODULE)
+# bindgen's layout tests become compile-time assertions: the build fails if
+# a klp_* struct laid out with kernel::bindings' field types differs from C.
+python3 "$KLP_TOP/scripts/layout-asserts.py" "$out.tmp"
 mv "$out.tmp" "$out"
 printf '%s\n' "$inputs" >"$stamp"
