@@ -2,9 +2,13 @@
 # `make check`: install what is missing, build (or reuse) the test kernel,
 # build the modules, run every selftest inside the VM, and judge the results.
 #
-#   scripts/check.sh [TEST_SCRIPT...]     (default: selftests/test-*.sh)
+#   scripts/check.sh [TEST...]
 #
-# Results and the guest console log are kept in results/check/.
+# A TEST is one of our scripts (selftests/test-foo.sh), or the kernel's own
+# livepatch selftests run unchanged: `upstream-rust` against our Rust test
+# modules, `upstream-c` against the C originals (the control), or one of their
+# scripts, e.g. `upstream-rust:test-state`. The default is all of them, in one
+# boot of the VM. Results and the guest console log are kept in results/check/.
 set -eu
 export KLP_LOG_TAG=check
 # shellcheck source=scripts/common.sh
@@ -12,24 +16,60 @@ export KLP_LOG_TAG=check
 
 start=$(date +%s)
 results=$KLP_TOP/results/check
+upstream=$KLP_TOP/results/upstream
 if [ $# -eq 0 ]; then
-	set -- "$KLP_TOP"/selftests/test-*.sh
+	set -- "$KLP_TOP"/selftests/test-*.sh upstream-rust upstream-c
 fi
 
 rm -rf "$results"
 mkdir -p "$results"
 
-log "step 1/5: toolchain"
+log "step 1/6: toolchain"
 "$KLP_TOP/scripts/setup-toolchain.sh"
-log "step 2/5: test kernel and modules"
+log "step 2/6: test kernel and modules"
 "$KLP_TOP/scripts/build-modules.sh"
-log "step 3/5: host tests (klpctl)"
+kdir=$("$KLP_TOP/scripts/build-kernel.sh" 2>/dev/null)
+log "step 3/6: the kernel's livepatch selftests, C test modules, guest module tree"
+"$KLP_TOP/scripts/prepare-upstream.sh" "$kdir" "$upstream"
+
+# What the guest runs (entries) and the results the host judges (names).
+entries="modules:$upstream/modroot/lib/modules"
+names=
+for test; do
+	case $test in
+	upstream-rust | upstream-c)
+		flavour=${test#upstream-}
+		entries="$entries upstream:$flavour:$upstream/$flavour"
+		for script in "$upstream/$flavour"/test-*.sh; do
+			names="$names $test-$(basename "$script" .sh)"
+		done
+		;;
+	upstream-rust:* | upstream-c:*)
+		flavour=${test%%:*}
+		flavour=${flavour#upstream-}
+		script=${test#*:}
+		script=${script%.sh}
+		[ -f "$upstream/$flavour/$script.sh" ] || die "no upstream script $script.sh"
+		entries="$entries upstream:$flavour:$upstream/$flavour/$script.sh"
+		names="$names upstream-$flavour-$script"
+		;;
+	*)
+		entries="$entries $test"
+		names="$names $(basename "$test" .sh)"
+		;;
+	esac
+done
+
+log "step 4/6: host tests (klpctl)"
 "$KLP_TOP/scripts/cargo-test-tap.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
-log "step 4/5: running $# test script(s) in the VM"
+log "step 5/6: running $(echo "$names" | wc -w) test script(s) in the VM"
+# shellcheck disable=SC2086 # entries and names are lists of paths without spaces
 "$KLP_TOP/scripts/run-vm.sh" "$results" \
-	sh "$KLP_TOP/selftests/run-in-guest.sh" "$results" "$@"
-log "step 5/5: results (kept in $results)"
+	sh "$KLP_TOP/selftests/run-in-guest.sh" "$results" $entries
+log "step 6/6: results (kept in $results)"
 status=0
-"$KLP_TOP/scripts/tap-summary.sh" "$results" "$@" klpctl-cargo-test || status=1
+# shellcheck disable=SC2086 # see above
+"$KLP_TOP/scripts/tap-summary.sh" "$results" $names klpctl-cargo-test || status=1
+"$KLP_TOP/scripts/upstream-summary.sh" "$results" || true
 log "make check took $(elapsed "$start")"
 exit "$status"

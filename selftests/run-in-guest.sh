@@ -1,7 +1,20 @@
 #!/bin/sh
 # Runs selftest scripts inside the test VM and leaves their results for the host.
 #
-#   selftests/run-in-guest.sh RESULTS_DIR TEST_SCRIPT...
+#   selftests/run-in-guest.sh RESULTS_DIR ENTRY...
+#
+# An ENTRY is one of:
+#   path/to/test-foo.sh        one of our scripts, run with sh; it prints TAP
+#   upstream:FLAVOUR:DIR       every test-*.sh of the kernel's livepatch
+#                              selftests staged in DIR (scripts/prepare-upstream.sh),
+#                              run unchanged with bash from DIR, each as
+#                              upstream-FLAVOUR-test-foo (see upstream-tap.sh)
+#   upstream:FLAVOUR:DIR/test-foo.sh
+#                              just that one of them
+#   modules:DIR                before the tests: make DIR/$(uname -r) (a
+#                              staged module tree) the guest's
+#                              /lib/modules/$(uname -r), for modprobe and for
+#                              the upstream scripts' check of .../build
 #
 # For each script, RESULTS_DIR gets NAME.tap (its TAP output; the console
 # gets its counts) and NAME.rc (its exit status, 124 if it timed out). At the end
@@ -17,14 +30,74 @@ export KLP_TOP
 grep -q ' /sys/kernel/debug ' /proc/mounts ||
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 
+# install_modules DIR: /lib/modules/$(uname -r) -> DIR, on a tmpfs over
+# /lib/modules (the root file system is the host's, read-only).
+install_modules() {
+	release=$(uname -r)
+	tree=$1/$release
+	if [ ! -d "$tree" ]; then
+		echo "klp-rs: no module tree for $release at $1"
+		return
+	fi
+	if [ "$(readlink -f "/lib/modules/$release")" != "$(readlink -f "$tree")" ]; then
+		mkdir -p /lib/modules 2>/dev/null
+		mount -t tmpfs -o mode=0755 klp-rs-modules /lib/modules &&
+			ln -s "$tree" "/lib/modules/$release" ||
+			echo "klp-rs: could not set up /lib/modules/$release"
+	fi
+	echo "klp-rs: /lib/modules/$release -> $(readlink -f "/lib/modules/$release")"
+}
+
+# report NAME: the one-line summary of a finished script.
+report() {
+	echo "klp-rs: $1: $(grep -c '^ok ' "$results/$1.tap") ok," \
+		"$(grep -c '^not ok ' "$results/$1.tap") not ok (exit $(cat "$results/$1.rc"))"
+}
+
+# run_upstream FLAVOUR DIR|SCRIPT: the kernel's scripts, from their
+# directory, as they are.
+run_upstream() {
+	if [ -d "$2" ]; then
+		dir=$2
+		set -- "$1" "$2"/test-*.sh
+	else
+		dir=$(dirname "$2")
+	fi
+	flavour=$1
+	shift
+	for script in "$@"; do
+		[ -f "$script" ] || continue
+		base=$(basename "$script")
+		name=upstream-$flavour-${base%.sh}
+		echo "klp-rs: running $name"
+		(cd "$dir" && timeout -k 5 "$KLP_TEST_TIMEOUT" bash "./$base") \
+			>"$results/$name.out" 2>"$results/$name.stderr"
+		echo $? >"$results/$name.rc"
+		sh "$KLP_TOP/selftests/upstream-tap.sh" "$base ($flavour test modules)" \
+			"$results/$name.out" "$results/$name.stderr" "$(cat "$results/$name.rc")" \
+			>"$results/$name.tap"
+		report "$name"
+	done
+}
+
 echo "klp-rs: guest kernel $(uname -r), $(nproc) CPUs, testing in $KLP_TOP"
-for test in "$@"; do
-	name=$(basename "$test" .sh)
-	echo "klp-rs: running $name"
-	timeout -k 5 "$KLP_TEST_TIMEOUT" sh "$test" >"$results/$name.tap" 2>"$results/$name.stderr"
-	echo $? >"$results/$name.rc"
-	echo "klp-rs: $name: $(grep -c '^ok ' "$results/$name.tap") ok," \
-		"$(grep -c '^not ok ' "$results/$name.tap") not ok (exit $(cat "$results/$name.rc"))"
+for entry in "$@"; do
+	case $entry in
+	modules:*)
+		install_modules "${entry#modules:}"
+		;;
+	upstream:*:*)
+		rest=${entry#upstream:}
+		run_upstream "${rest%%:*}" "${rest#*:}"
+		;;
+	*)
+		name=$(basename "$entry" .sh)
+		echo "klp-rs: running $name"
+		timeout -k 5 "$KLP_TEST_TIMEOUT" sh "$entry" >"$results/$name.tap" 2>"$results/$name.stderr"
+		echo $? >"$results/$name.rc"
+		report "$name"
+		;;
+	esac
 done
 dmesg >"$results/dmesg.log"
 date >"$results/guest-finished"
