@@ -36,6 +36,26 @@ module_param_array!(
 /// How many of the listed tasks have not called the patched `getpid` yet.
 static NPIDS_PENDING: AtomicU32 = AtomicU32::new(0);
 
+/// The calling task's global pid (`current->pid`).
+///
+/// Not `kernel::current!().pid()`: with the toolchain of the klp-rs test
+/// kernel (bindgen 0.73), the `kernel::bindings::task_struct` layout is 16
+/// bytes short from `sched_info` on (around `struct sched_dl_entity`), so
+/// `Task::pid()` reads offset 0x3f0 where C has `pid` at 0x400, and returns 0.
+/// The C accessor has the right layout.
+fn current_pid() -> bindings::pid_t {
+    // SAFETY: `get_current()` is the running task, valid for this call, and
+    // `init_pid_ns` is the kernel's initial pid namespace: the pid number in
+    // it is `task->pid`. Only the namespace's address is taken.
+    unsafe {
+        bindings::__task_pid_nr_ns(
+            bindings::get_current(),
+            bindings::pid_type_PIDTYPE_PID,
+            &raw mut bindings::init_pid_ns,
+        )
+    }
+}
+
 /// Replacement for `__x64_sys_getpid()`: crosses the calling task off the
 /// list, then does what `getpid` does.
 ///
@@ -43,7 +63,7 @@ static NPIDS_PENDING: AtomicU32 = AtomicU32::new(0);
 /// atomic that only one caller can clear, which gives the same count.
 unsafe extern "C" fn lp_sys_getpid(_regs: *const bindings::pt_regs) -> c_long {
     if NPIDS_PENDING.load(Ordering::Relaxed) > 0 {
-        let pid = kernel::current!().pid();
+        let pid = current_pid();
         for entry in KLP_PIDS.values() {
             if entry
                 .compare_exchange(pid, 0, Ordering::Relaxed, Ordering::Relaxed)
