@@ -69,7 +69,7 @@ expect_ok "rmmod $AR" unload "$AR"
 expect_ok "load $LP" load_patch "$LP"
 expect_ok "load test_klp_syscall" load_patch test_klp_syscall
 expect_ok "load test_klp_callbacks_demo" load_patch test_klp_callbacks_demo
-expect_eq "three patches are listed" "test_klp_callbacks_demo test_klp_syscall $LP" "$(patches)"
+expect_eq "three patches are listed" "test_klp_callbacks_demo $LP test_klp_syscall" "$(patches)"
 expect_ok "load $AR replace=1" load_patch "$AR" replace=1
 expect_ok "all three replaced patches leave sysfs" wait_patch_gone "$LP"
 expect_eq "only the replacing patch is listed" "$AR" "$(patches)"

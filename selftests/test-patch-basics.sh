@@ -63,7 +63,11 @@ expect_eq "$LP is not loaded" no "$(module_loaded "$LP" && echo yes || echo no)"
 expect_eq "/proc/cmdline is untouched" "$original" "$(cat /proc/cmdline)"
 
 expect_ok "ftrace_enabled back on" sh -c "echo 1 > $FTRACE_ENABLED"
-expect_ok "now the patch loads" load_patch "$LP"
+expect_eq "modprobe finds $LP by name in /lib/modules/$(uname -r)" \
+	"insmod /lib/modules/$(uname -r)/updates/selftests/test_modules/$LP.ko" \
+	"$(modprobe --show-depends "$LP" 2>&1 | sed 's/ *$//')"
+expect_ok "now the patch loads, with modprobe" modprobe "$LP"
+expect_ok "the transition completes" wait_transition "$LP"
 expect_fail "ftrace_enabled cannot be turned off while a patch is enabled" \
 	sh -c "echo 0 > $FTRACE_ENABLED"
 expect_eq "ftrace_enabled still reads 1" 1 "$(cat "$FTRACE_ENABLED")"
