@@ -2,7 +2,10 @@
 # Runs selftest scripts inside the test VM and leaves their results for the host.
 #
 #   selftests/run-in-guest.sh RESULTS_DIR ENTRY...
+#   selftests/run-in-guest.sh RESULTS_DIR @LIST_FILE
 #
+# The second form reads the entries from LIST_FILE, one per line: the guest's
+# command travels on the kernel command line, which holds 2048 bytes on x86.
 # An ENTRY is one of:
 #   path/to/test-foo.sh        one of our scripts, run with sh; it prints TAP
 #   upstream:FLAVOUR:DIR       every test-*.sh of the kernel's livepatch
@@ -79,6 +82,12 @@ run_upstream() {
 		report "$name"
 	done
 }
+
+if [ $# -eq 1 ] && [ "${1#@}" != "$1" ]; then
+	list=${1#@}
+	# shellcheck disable=SC2046 # one entry per line, entries have no spaces
+	set -- $(cat "$list")
+fi
 
 echo "klp-rs: guest kernel $(uname -r), $(nproc) CPUs, testing in $KLP_TOP"
 for entry in "$@"; do
