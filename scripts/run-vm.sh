@@ -38,6 +38,13 @@ results=$(CDPATH='' cd -- "$results" && pwd)
 # default is TCG; KLP_VM_KVM=1 tries KVM where it is known to work.
 accel=--disable-kvm
 [ "${KLP_VM_KVM:-0}" = 1 ] && accel=
+# KLP_VM_TCG_SINGLE=1 runs TCG with one host thread for all vCPUs instead of
+# one per vCPU: QEMU then executes one vCPU at a time, so code that one vCPU
+# rewrites cannot be run stale by another (see scripts/check.sh).
+qemu_opts=
+if [ -n "$accel" ] && [ "${KLP_VM_TCG_SINGLE:-0}" = 1 ]; then
+	qemu_opts="--qemu-opts=-accel tcg,thread=single"
+fi
 
 log "booting $(basename "$(dirname "$kdir")") under virtme-ng (${accel:+TCG, }time limit ${timeout}s)"
 start=$(date +%s)
@@ -47,7 +54,7 @@ start=$(date +%s)
 	# shellcheck disable=SC2086 # $accel is empty or one option
 	timeout -k 10 "$timeout" "$vng" --run "$kdir/arch/x86/boot/bzImage" $accel \
 		--cpus 2 --memory 1G --force-9p --append root=/dev/root --verbose \
-		--rwdir "$results" --exec "$*" </dev/null
+		--rwdir "$results" --exec "$*" ${qemu_opts:+"$qemu_opts"} </dev/null
 	echo $? >"$results/vng.rc"
 } 2>&1 | tee "$results/console.log" | grep --line-buffered -v '^\[ *[0-9]*\.[0-9]*\]' || true
 

@@ -17,7 +17,8 @@ VIRTME_NG_VERSION=1.42
 
 APT_PACKAGES="rustc-web rust-web-src clang-19 lld-19 llvm-19 libclang-19-dev \
 flex bison bc make gcc libc6-dev libelf-dev libssl-dev cpio kmod xz-utils \
-qemu-system-x86 python3-venv python3-pip linux-source-6.12 busybox-static"
+qemu-system-x86 python3-venv python3-pip linux-source-6.12 busybox-static \
+procps"
 
 missing_packages() {
 	for pkg in $APT_PACKAGES; do

@@ -152,3 +152,96 @@ cleanup_patches() {
 sample_ko() {
 	printf '%s/samples/%s/%s.ko\n' "$KLP_TOP" "$1" "$1"
 }
+
+# test_ko NAME: path of one of our Rust test modules (selftests/test_modules).
+test_ko() {
+	printf '%s/selftests/test_modules/%s.ko\n' "$KLP_TOP" "$1"
+}
+
+# load_patch NAME [PARAM=VALUE...]: insmod a test live patch and wait for its
+# transition to finish. Prints why on failure.
+load_patch() {
+	mod=$1
+	shift
+	insmod "$(test_ko "$mod")" "$@" && wait_transition "$mod"
+}
+
+# unload MODULE: rmmod, once the module's reference count has dropped to 0
+# (the livepatch core releases a patch module's reference asynchronously).
+unload() {
+	waited=0
+	while [ "$(sysfs_value "/sys/module/$1/refcnt")" != 0 ]; do
+		[ "$waited" -lt $((KLP_TRANSITION_TIMEOUT * 10)) ] || break
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	rmmod "$1"
+}
+
+# cleanup_test_modules: disables every patch and removes every test module,
+# so the next script starts from a clean kernel.
+cleanup_test_modules() {
+	cleanup_patches
+	for mod in test_klp_callbacks_mod test_klp_callbacks_busy test_klp_shadow_vars; do
+		if module_loaded "$mod"; then
+			[ "$mod" != test_klp_callbacks_busy ] ||
+				echo 0 >/sys/module/test_klp_callbacks_busy/parameters/block_transition
+			rmmod "$mod" 2>/dev/null || true
+		fi
+	done
+	for dir in /sys/module/test_klp_*; do
+		[ -d "$dir" ] || continue
+		unload "$(basename "$dir")" 2>/dev/null || true
+	done
+}
+
+# kernel_lines_since_mark PATTERN: the kernel log lines since the last
+# dmesg_mark that match PATTERN (grep -E), without timestamps and without the
+# module loader's taint notices (as the kernel's own selftests filter them).
+kernel_lines_since_mark() {
+	dmesg_since_mark | grep -E -- "$1" | grep -Ev '(tainting|taints) kernel' || true
+}
+
+# expect_lines DESC EXPECTED PATTERN: the kernel log lines since the mark that
+# match PATTERN are exactly EXPECTED (one per line, in order).
+expect_lines() {
+	actual=$(kernel_lines_since_mark "$3")
+	if [ "$actual" = "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected lines:" "$2" "got:" "$actual"
+	fi
+}
+
+# patch_state PID: /proc/PID/patch_state (-1: no transition, 0: unpatched, 1: patched).
+patch_state() {
+	sysfs_value "/proc/$1/patch_state"
+}
+
+# livepatch_debug_on: turn on the livepatch core's debug messages (the steps
+# of each transition), as the kernel's own selftests do.
+livepatch_debug_on() {
+	printf '%s\n' 'file kernel/livepatch/* +p' 'func klp_try_switch_task -p' \
+		>/sys/kernel/debug/dynamic_debug/control 2>/dev/null || true
+}
+
+# core_lines PATCH STEP...: the core's log lines for the given steps of
+# PATCH (enable, init-patch, start-patch, complete-patch, patched,
+# init-unpatch, start-unpatch, complete-unpatch, unpatched).
+core_lines() {
+	patch=$1
+	shift
+	for step; do
+		case $step in
+		enable) echo "livepatch: enabling patch '$patch'" ;;
+		init-patch) echo "livepatch: '$patch': initializing patching transition" ;;
+		start-patch) echo "livepatch: '$patch': starting patching transition" ;;
+		complete-patch) echo "livepatch: '$patch': completing patching transition" ;;
+		patched) echo "livepatch: '$patch': patching complete" ;;
+		init-unpatch) echo "livepatch: '$patch': initializing unpatching transition" ;;
+		start-unpatch) echo "livepatch: '$patch': starting unpatching transition" ;;
+		complete-unpatch) echo "livepatch: '$patch': completing unpatching transition" ;;
+		unpatched) echo "livepatch: '$patch': unpatching complete" ;;
+		esac
+	done
+}

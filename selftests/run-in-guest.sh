@@ -1,7 +1,23 @@
 #!/bin/sh
 # Runs selftest scripts inside the test VM and leaves their results for the host.
 #
-#   selftests/run-in-guest.sh RESULTS_DIR TEST_SCRIPT...
+#   selftests/run-in-guest.sh RESULTS_DIR ENTRY...
+#   selftests/run-in-guest.sh RESULTS_DIR @LIST_FILE
+#
+# The second form reads the entries from LIST_FILE, one per line: the guest's
+# command travels on the kernel command line, which holds 2048 bytes on x86.
+# An ENTRY is one of:
+#   path/to/test-foo.sh        one of our scripts, run with sh; it prints TAP
+#   upstream:FLAVOUR:DIR       every test-*.sh of the kernel's livepatch
+#                              selftests staged in DIR (scripts/prepare-upstream.sh),
+#                              run unchanged with bash from DIR, each as
+#                              upstream-FLAVOUR-test-foo (see upstream-tap.sh)
+#   upstream:FLAVOUR:DIR/test-foo.sh
+#                              just that one of them
+#   modules:DIR                before the tests: make DIR/$(uname -r) (a
+#                              staged module tree) the guest's
+#                              /lib/modules/$(uname -r), for modprobe and for
+#                              the upstream scripts' check of .../build
 #
 # For each script, RESULTS_DIR gets NAME.tap (its TAP output; the console
 # gets its counts) and NAME.rc (its exit status, 124 if it timed out). At the end
@@ -24,16 +40,83 @@ fi
 grep -q ' /sys/kernel/debug ' /proc/mounts ||
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 
+# install_modules DIR: /lib/modules/$(uname -r) -> DIR, on a tmpfs over
+# /lib/modules (the root file system is the host's, read-only).
+install_modules() {
+	release=$(uname -r)
+	tree=$1/$release
+	if [ ! -d "$tree" ]; then
+		echo "klp-rs: no module tree for $release at $1"
+		return
+	fi
+	if [ "$(readlink -f "/lib/modules/$release")" != "$(readlink -f "$tree")" ]; then
+		mkdir -p /lib/modules 2>/dev/null
+		mount -t tmpfs -o mode=0755 klp-rs-modules /lib/modules &&
+			ln -s "$tree" "/lib/modules/$release" ||
+			echo "klp-rs: could not set up /lib/modules/$release"
+	fi
+	echo "klp-rs: /lib/modules/$release -> $(readlink -f "/lib/modules/$release")"
+}
+
+# report NAME START: the one-line summary of a script started at START.
+report() {
+	echo "klp-rs: $1: $(grep -c '^ok ' "$results/$1.tap") ok," \
+		"$(grep -c '^not ok ' "$results/$1.tap") not ok" \
+		"(exit $(cat "$results/$1.rc"), $(($(date +%s) - $2)) s)"
+}
+
+# run_upstream FLAVOUR DIR|SCRIPT: the kernel's scripts, from their
+# directory, as they are.
+run_upstream() {
+	if [ -d "$2" ]; then
+		dir=$2
+		set -- "$1" "$2"/test-*.sh
+	else
+		dir=$(dirname "$2")
+	fi
+	flavour=$1
+	shift
+	for script in "$@"; do
+		[ -f "$script" ] || continue
+		base=$(basename "$script")
+		name=upstream-$flavour-${base%.sh}
+		echo "klp-rs: running $name"
+		start=$(date +%s)
+		(cd "$dir" && timeout -k 5 "$KLP_TEST_TIMEOUT" bash "./$base") \
+			>"$results/$name.out" 2>"$results/$name.stderr"
+		echo $? >"$results/$name.rc"
+		sh "$KLP_TOP/selftests/upstream-tap.sh" "$base ($flavour test modules)" \
+			"$results/$name.out" "$results/$name.stderr" "$(cat "$results/$name.rc")" \
+			>"$results/$name.tap"
+		report "$name" "$start"
+	done
+}
+
+if [ $# -eq 1 ] && [ "${1#@}" != "$1" ]; then
+	list=${1#@}
+	# shellcheck disable=SC2046 # one entry per line, entries have no spaces
+	set -- $(cat "$list")
+fi
+
 echo "klp-rs: guest kernel $(uname -r), $(nproc) CPUs, testing in $KLP_TOP"
-for test in "$@"; do
-	name=$(basename "$test" .sh)
-	echo "klp-rs: running $name"
-	start=$(date +%s)
-	timeout -k 5 "$KLP_TEST_TIMEOUT" sh "$test" >"$results/$name.tap" 2>"$results/$name.stderr"
-	echo $? >"$results/$name.rc"
-	echo "klp-rs: $name: $(grep -c '^ok ' "$results/$name.tap") ok," \
-		"$(grep -c '^not ok ' "$results/$name.tap") not ok" \
-		"(exit $(cat "$results/$name.rc"), $(($(date +%s) - start)) s)"
+for entry in "$@"; do
+	case $entry in
+	modules:*)
+		install_modules "${entry#modules:}"
+		;;
+	upstream:*:*)
+		rest=${entry#upstream:}
+		run_upstream "${rest%%:*}" "${rest#*:}"
+		;;
+	*)
+		name=$(basename "$entry" .sh)
+		echo "klp-rs: running $name"
+		start=$(date +%s)
+		timeout -k 5 "$KLP_TEST_TIMEOUT" sh "$entry" >"$results/$name.tap" 2>"$results/$name.stderr"
+		echo $? >"$results/$name.rc"
+		report "$name" "$start"
+		;;
+	esac
 done
 # On a kernel with kmemleak (make check-debug), a last scan for leaks.
 kmemleak=/sys/kernel/debug/kmemleak

@@ -12,8 +12,13 @@
 #[macro_export]
 macro_rules! modinfo_livepatch {
     () => {
+        // `used(compiler)`, as the `module!` macro's own strings: the same
+        // section flags put every string in one `.modinfo` section of the
+        // object. With `#[used]` the tag got a section of its own (flagged
+        // SHF_GNU_RETAIN), and modpost, which reads one `.modinfo` section
+        // per object, could miss the others (and report no license).
         #[link_section = ".modinfo"]
-        #[used]
+        #[used(compiler)]
         static __KLP_RS_MODINFO_LIVEPATCH: [u8; 12] = *b"livepatch=Y\0";
     };
 }

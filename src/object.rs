@@ -24,6 +24,9 @@ pub struct Object {
 
 impl Object {
     /// Functions of the kernel image itself.
+    ///
+    /// `funcs` may be empty: the object then only runs its
+    /// [`callbacks`](Object::callbacks) when the patch is enabled or disabled.
     pub const fn vmlinux(funcs: &'static [Func]) -> Self {
         Self {
             name: None,
@@ -33,6 +36,10 @@ impl Object {
     }
 
     /// Functions of the module called `name` (as in `/sys/module/<name>`).
+    ///
+    /// `funcs` may be empty: the object then only runs its
+    /// [`callbacks`](Object::callbacks), when the patch is enabled or disabled
+    /// and when the module comes or goes.
     pub const fn module(name: &'static CStr, funcs: &'static [Func]) -> Self {
         Self {
             name: Some(name),

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust port of the kernel's `test_klp_atomic_replace` selftest module: a
+//! live patch of `meminfo_proc_show()`, so that `/proc/meminfo` reads
+//! `test_klp_atomic_replace: this has been live patched`. Its `replace`
+//! parameter (default 0) chooses whether it atomically replaces the patches
+//! loaded before it.
+
+use core::ffi::{c_int, c_void};
+use kernel::bindings::{__seq_puts, seq_file};
+use kernel::prelude::*;
+use klp::{Object, Patch, Registration};
+use param::IntParam;
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+#[path = "common/param.rs"]
+pub mod param;
+
+/// `replace`: non-zero to atomically replace the patches loaded before.
+static REPLACE: IntParam = IntParam::new(0);
+module_param!(REPLACE: int, "replace", 0o644, "replace (default=0)");
+
+/// Replacement for `meminfo_proc_show()`, with its signature.
+unsafe extern "C" fn livepatch_meminfo_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: `m` is the `seq_file` procfs passes to `meminfo_proc_show()`,
+    // and the text is a NUL-terminated literal.
+    unsafe {
+        __seq_puts(
+            m,
+            kernel::c_str!("test_klp_atomic_replace: this has been live patched\n").as_char_ptr(),
+        )
+    };
+    0
+}
+
+/// The objects, shared by both flavours of the patch.
+const OBJECTS: &[Object] = &[Object::vmlinux(&[klp::func!(
+    "meminfo_proc_show",
+    livepatch_meminfo_proc_show
+)])];
+
+/// The patch with `replace=0`: stacks on top of the others.
+static PATCH: Patch = Patch::new(OBJECTS).replace(false);
+
+/// The patch with `replace=1`: atomically replaces the others.
+static PATCH_REPLACE: Patch = Patch::new(OBJECTS);
+
+module! {
+    type: TestKlpAtomicReplace,
+    name: "test_klp_atomic_replace",
+    author: "klp-rs developers (after Joe Lawrence's C module)",
+    description: "Livepatch test: atomic replace",
+    license: "GPL",
+}
+
+klp::modinfo_livepatch!();
+
+/// The module: holds the enabled patch until it is unloaded.
+struct TestKlpAtomicReplace {
+    _registration: Registration,
+}
+
+impl kernel::Module for TestKlpAtomicReplace {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        // The C module sets `patch.replace = replace` before enabling it.
+        let patch = if REPLACE.get() != 0 { &PATCH_REPLACE } else { &PATCH };
+        Ok(Self {
+            _registration: Registration::enable(patch, module)?,
+        })
+    }
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust port of the kernel's `test_klp_callbacks_busy` selftest module: a
+//! target module whose work function, `busymod_work_func()`, can be kept
+//! running (`block_transition=Y`) so that a live patch of it cannot finish
+//! its transition until the flag is cleared.
+//!
+//! # A patchable Rust function
+//!
+//! The livepatch core redirects a function through its ftrace call site, the
+//! `call __fentry__` the C compiler puts at the start of every function
+//! (`-mfentry`). Linux 6.12 builds Rust without it (rustc's
+//! `-Zinstrument-mcount` calls `mcount` after the prologue, which x86 ftrace
+//! does not use), so a Rust function cannot be patched as it is. This module
+//! therefore defines `busymod_work_func` as a small assembly entry point with
+//! the C layout, `endbr64; call __fentry__`, which calls the Rust body in a
+//! normal frame and returns. objtool processes it like compiled code: it
+//! records the `__fentry__` call site in `__mcount_loc` (so ftrace and the
+//! livepatch core find it) and writes its ORC unwind data (so a task sleeping
+//! in the body has a reliable stack trace that shows `busymod_work_func`,
+//! which is what keeps the transition from completing).
+
+use kernel::bindings::{self, work_struct};
+use kernel::prelude::*;
+use kernel::sync::{Arc, CondVar, Mutex};
+use kernel::workqueue::{self, HasWork, Work, WorkItem};
+use kernel::{impl_has_work, new_condvar, new_mutex, new_work};
+use param::BoolParam;
+
+#[path = "common/param.rs"]
+pub mod param;
+
+/// `block_transition`: keeps the work function looping while set.
+static BLOCK_TRANSITION: BoolParam = BoolParam::new(false);
+module_param!(
+    BLOCK_TRANSITION: bool,
+    "block_transition",
+    0o644,
+    "block_transition (default=false)"
+);
+
+module! {
+    type: TestKlpCallbacksBusy,
+    name: "test_klp_callbacks_busy",
+    author: "klp-rs developers (after Joe Lawrence's C module)",
+    description: "Livepatch test: busy target module",
+    license: "GPL",
+}
+
+/// The work item, and the completion its function signals when it starts.
+#[pin_data]
+struct BusyWork {
+    #[pin]
+    work: Work<BusyWork>,
+    #[pin]
+    started: Mutex<bool>,
+    #[pin]
+    started_cond: CondVar,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for BusyWork { self.work }
+}
+
+impl BusyWork {
+    /// The `work_struct` the workqueue runs.
+    fn raw_work(&self) -> *mut work_struct {
+        // SAFETY: `self.work` is a valid, aligned field of a live `BusyWork`.
+        unsafe { Work::raw_get(&self.work) }
+    }
+
+    /// Marks the work function as started (`complete()`).
+    fn complete_started(&self) {
+        *self.started.lock() = true;
+        self.started_cond.notify_all();
+    }
+
+    /// Waits until the work function has started (`wait_for_completion()`).
+    fn wait_started(&self) {
+        let mut started = self.started.lock();
+        while !*started {
+            self.started_cond.wait(&mut started);
+        }
+    }
+}
+
+impl WorkItem for BusyWork {
+    type Pointer = Arc<BusyWork>;
+
+    fn run(this: Arc<BusyWork>) {
+        // SAFETY: `busymod_work_func` takes the `work_struct` of a live
+        // `BusyWork`; `this` keeps it alive until the call returns.
+        unsafe { busymod_work_func(this.raw_work()) };
+    }
+}
+
+extern "C" {
+    /// The patchable work function: the assembly entry point below.
+    fn busymod_work_func(work: *mut work_struct);
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("the patchable entry point of busymod_work_func is written for x86_64");
+
+// `busymod_work_func(work)`: the C entry layout (`endbr64`, then the
+// `__fentry__` call that ftrace turns into a NOP and livepatch into a jump to
+// the replacement), then a frame-pointer frame around the call to the Rust
+// body, with `work` still in `rdi`.
+core::arch::global_asm!(
+    ".pushsection .text.busymod_work_func, \"ax\", @progbits",
+    ".globl busymod_work_func",
+    ".type busymod_work_func, @function",
+    ".p2align 4",
+    "busymod_work_func:",
+    "endbr64",
+    "call __fentry__",
+    "push rbp",
+    "mov rbp, rsp",
+    "call {body}",
+    "pop rbp",
+    "ret",
+    ".size busymod_work_func, . - busymod_work_func",
+    ".popsection",
+    body = sym busymod_work_func_body,
+);
+
+/// The body of `busymod_work_func()`: logs, signals that it started, and
+/// loops while `block_transition` is set.
+///
+/// # Safety
+///
+/// `work` must be the `work_struct` of a live [`BusyWork`].
+#[inline(never)]
+unsafe extern "C" fn busymod_work_func_body(work: *mut work_struct) {
+    pr_info!("busymod_work_func enter\n");
+    // SAFETY: `Work<T>` is a transparent wrapper of `work_struct`, and the
+    // caller guarantees that `work` is the one inside a live `BusyWork`.
+    let busy = unsafe { &*<BusyWork as HasWork<BusyWork>>::work_container_of(work.cast()) };
+    busy.complete_started();
+
+    while BLOCK_TRANSITION.get() {
+        // Busy-wait until the sysfs writer has acknowledged a blocked
+        // transition and clears the flag.
+        //
+        // SAFETY: plain sleep in process context (a workqueue worker).
+        unsafe { bindings::msleep(20) };
+    }
+
+    pr_info!("busymod_work_func exit\n");
+}
+
+/// The module: owns the work item.
+struct TestKlpCallbacksBusy {
+    busy: Arc<BusyWork>,
+}
+
+impl kernel::Module for TestKlpCallbacksBusy {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        pr_info!("test_klp_callbacks_busy_init\n");
+        let busy = Arc::pin_init(
+            pin_init!(BusyWork {
+                work <- new_work!("test_klp_callbacks_busy::work"),
+                started <- new_mutex!(false),
+                started_cond <- new_condvar!(),
+            }),
+            GFP_KERNEL,
+        )?;
+        // A new work item cannot be queued already, so this cannot fail.
+        let _ = workqueue::system().enqueue(busy.clone());
+
+        // To keep the kernel messages in order, hold init until the work
+        // function's entry message has been printed.
+        busy.wait_started();
+
+        if !BLOCK_TRANSITION.get() {
+            // Print all the work function's messages before init returns.
+            //
+            // SAFETY: the work item is initialised and stays alive (`busy`).
+            unsafe { bindings::flush_work(busy.raw_work()) };
+        }
+        Ok(Self { busy })
+    }
+}
+
+impl Drop for TestKlpCallbacksBusy {
+    fn drop(&mut self) {
+        BLOCK_TRANSITION.set(false);
+        // SAFETY: the work item is initialised and stays alive (`self.busy`);
+        // once this returns, no worker runs this module's code any more.
+        unsafe { bindings::flush_work(self.busy.raw_work()) };
+        pr_info!("test_klp_callbacks_busy_exit\n");
+    }
+}

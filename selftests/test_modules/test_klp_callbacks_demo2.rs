@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust port of the kernel's `test_klp_callbacks_demo2` selftest module: a
+//! second live patch with logging callbacks on vmlinux only, whose `replace`
+//! parameter (default 0) makes it atomically replace the patches before it.
+
+use kernel::prelude::*;
+use klp::{CallbackObject, Callbacks, Object, Patch, Registration};
+use param::IntParam;
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+#[path = "common/param.rs"]
+pub mod param;
+
+#[path = "common/callback_info.rs"]
+mod callback_info;
+use callback_info::callback_info;
+
+/// `replace`: non-zero to atomically replace the patches loaded before.
+static REPLACE: IntParam = IntParam::new(0);
+module_param!(REPLACE: int, "replace", 0o644, "replace (default=0)");
+
+/// The callbacks of the vmlinux object: log only.
+struct Demo2;
+
+impl Callbacks for Demo2 {
+    fn pre_patch(obj: &CallbackObject<'_>) -> Result {
+        callback_info("pre_patch_callback", obj);
+        Ok(())
+    }
+
+    fn post_patch(obj: &CallbackObject<'_>) {
+        callback_info("post_patch_callback", obj);
+    }
+
+    fn pre_unpatch(obj: &CallbackObject<'_>) {
+        callback_info("pre_unpatch_callback", obj);
+    }
+
+    fn post_unpatch(obj: &CallbackObject<'_>) {
+        callback_info("post_unpatch_callback", obj);
+    }
+}
+
+/// The objects, shared by both flavours of the patch.
+const OBJECTS: &[Object] = &[Object::vmlinux(&[]).callbacks::<Demo2>()];
+
+/// The patch with `replace=0`: stacks on top of the others.
+static PATCH: Patch = Patch::new(OBJECTS).replace(false);
+
+/// The patch with `replace=1`: atomically replaces the others.
+static PATCH_REPLACE: Patch = Patch::new(OBJECTS);
+
+module! {
+    type: TestKlpCallbacksDemo2,
+    name: "test_klp_callbacks_demo2",
+    author: "klp-rs developers (after Joe Lawrence's C module)",
+    description: "Livepatch test: livepatch demo2",
+    license: "GPL",
+}
+
+klp::modinfo_livepatch!();
+
+/// The module: holds the enabled patch until it is unloaded.
+struct TestKlpCallbacksDemo2 {
+    _registration: Registration,
+}
+
+impl kernel::Module for TestKlpCallbacksDemo2 {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        // The C module sets `patch.replace = replace` before enabling it.
+        let patch = if REPLACE.get() != 0 { &PATCH_REPLACE } else { &PATCH };
+        Ok(Self {
+            _registration: Registration::enable(patch, module)?,
+        })
+    }
+}

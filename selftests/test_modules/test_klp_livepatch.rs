@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust port of the kernel's `test_klp_livepatch` selftest module: a live
+//! patch of `cmdline_proc_show()`, so that `/proc/cmdline` reads
+//! `test_klp_livepatch: this has been live patched`.
+
+use core::ffi::{c_int, c_void};
+use kernel::bindings::{__seq_puts, seq_file};
+use klp::{Object, Patch};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+/// Replacement for `cmdline_proc_show()`, with its signature.
+unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: `m` is the `seq_file` procfs passes to `cmdline_proc_show()`,
+    // and the text is a NUL-terminated literal.
+    unsafe {
+        __seq_puts(
+            m,
+            kernel::c_str!("test_klp_livepatch: this has been live patched\n").as_char_ptr(),
+        )
+    };
+    0
+}
+
+/// Like the C module, a patch that does not replace others.
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
+    "cmdline_proc_show",
+    livepatch_cmdline_proc_show
+)])])
+.replace(false);
+
+klp::livepatch_module! {
+    type: TestKlpLivepatch,
+    patch: PATCH,
+    name: "test_klp_livepatch",
+    author: "klp-rs developers (after Seth Jennings' C module)",
+    description: "Livepatch test: livepatch module",
+    license: "GPL",
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust port of the kernel's `test_klp_syscall` selftest module: a live
+//! patch of the `getpid` system call (`__x64_sys_getpid` on x86_64) that
+//! counts down the tasks listed in `klp_pids` as each of them calls it
+//! patched. `/sys/kernel/test_klp_syscall/npids` shows how many are left, so
+//! a test can see every task go through the transition.
+
+use core::ffi::c_long;
+use kernel::ffi::c_char;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::bindings;
+use kernel::prelude::*;
+use klp::{Object, Patch, Registration};
+use param::IntArrayParam;
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+#[path = "common/param.rs"]
+pub mod param;
+
+/// At most one pid per possible CPU, as in C.
+const MAX_PIDS: usize = bindings::NR_CPUS as usize;
+
+/// `klp_pids`: the tasks to watch.
+static KLP_PIDS: IntArrayParam<MAX_PIDS> = IntArrayParam::new();
+module_param_array!(
+    KLP_PIDS: int,
+    "klp_pids",
+    0,
+    "Array of pids to be transitioned to livepatched state."
+);
+
+/// How many of the listed tasks have not called the patched `getpid` yet.
+static NPIDS_PENDING: AtomicU32 = AtomicU32::new(0);
+
+/// The calling task's global pid (`current->pid`).
+///
+/// Not `kernel::current!().pid()`: with the toolchain of the klp-rs test
+/// kernel (bindgen 0.73), the `kernel::bindings::task_struct` layout is 16
+/// bytes short from `sched_info` on (around `struct sched_dl_entity`), so
+/// `Task::pid()` reads offset 0x3f0 where C has `pid` at 0x400, and returns 0.
+/// The C accessor has the right layout.
+fn current_pid() -> bindings::pid_t {
+    // SAFETY: `get_current()` is the running task, valid for this call, and
+    // `init_pid_ns` is the kernel's initial pid namespace: the pid number in
+    // it is `task->pid`. Only the namespace's address is taken.
+    unsafe {
+        bindings::__task_pid_nr_ns(
+            bindings::get_current(),
+            bindings::pid_type_PIDTYPE_PID,
+            &raw mut bindings::init_pid_ns,
+        )
+    }
+}
+
+/// Replacement for `__x64_sys_getpid()`: crosses the calling task off the
+/// list, then does what `getpid` does.
+///
+/// The C module serialises the list with a mutex; here every entry is an
+/// atomic that only one caller can clear, which gives the same count.
+unsafe extern "C" fn lp_sys_getpid(_regs: *const bindings::pt_regs) -> c_long {
+    if NPIDS_PENDING.load(Ordering::Relaxed) > 0 {
+        let pid = current_pid();
+        for entry in KLP_PIDS.values() {
+            if entry
+                .compare_exchange(pid, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                NPIDS_PENDING.fetch_sub(1, Ordering::Relaxed);
+                break;
+            }
+        }
+    }
+    // SAFETY: `get_current()` is the running task, valid for this call;
+    // `task_tgid_vnr(current)` is this call with a null namespace.
+    unsafe {
+        c_long::from(bindings::__task_pid_nr_ns(
+            bindings::get_current(),
+            bindings::pid_type_PIDTYPE_TGID,
+            ptr::null_mut(),
+        ))
+    }
+}
+
+/// `show` of `/sys/kernel/test_klp_syscall/npids`.
+unsafe extern "C" fn npids_show(
+    _kobj: *mut bindings::kobject,
+    _attr: *mut bindings::kobj_attribute,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: sysfs passes a page-sized buffer; the format takes one
+    // `unsigned int`.
+    let len = unsafe {
+        bindings::sysfs_emit(
+            buf,
+            kernel::c_str!("%u\n").as_char_ptr(),
+            NPIDS_PENDING.load(Ordering::Relaxed),
+        )
+    };
+    len as isize
+}
+
+/// The `npids` attribute, read-only (`__ATTR_RO`).
+struct NpidsAttr(bindings::kobj_attribute);
+
+// SAFETY: the attribute is immutable data (a name and function pointers)
+// that sysfs only reads.
+unsafe impl Sync for NpidsAttr {}
+
+static NPIDS_ATTR: NpidsAttr = NpidsAttr(bindings::kobj_attribute {
+    attr: bindings::attribute {
+        name: kernel::c_str!("npids").as_char_ptr(),
+        mode: 0o444,
+    },
+    show: Some(npids_show),
+    store: None,
+});
+
+/// `/sys/kernel/test_klp_syscall`, removed when dropped.
+///
+/// # Invariants
+///
+/// `0` is a kobject this module created, with one reference held.
+struct SysfsDir(NonNull<bindings::kobject>);
+
+// SAFETY: a kobject reference may be dropped from any thread.
+unsafe impl Send for SysfsDir {}
+
+// SAFETY: `SysfsDir` gives no access to the kobject through `&self`.
+unsafe impl Sync for SysfsDir {}
+
+impl SysfsDir {
+    /// Creates `/sys/kernel/test_klp_syscall` with its `npids` file.
+    fn new() -> Result<Self> {
+        // SAFETY: reading the pointer to the kernel's `/sys/kernel` kobject,
+        // which is set up at boot and never changes.
+        let kernel_kobj = unsafe { (&raw const bindings::kernel_kobj).read() };
+        // SAFETY: the name is NUL-terminated and `kernel_kobj` is valid.
+        let kobj = unsafe {
+            bindings::kobject_create_and_add(
+                kernel::c_str!("test_klp_syscall").as_char_ptr(),
+                kernel_kobj,
+            )
+        };
+        // INVARIANT: a non-null result is a new kobject we hold a reference to.
+        let dir = Self(NonNull::new(kobj).ok_or(ENOMEM)?);
+        // SAFETY: `dir.0` is valid (type invariant); the attribute is static.
+        let ret = unsafe {
+            bindings::sysfs_create_file_ns(dir.0.as_ptr(), &NPIDS_ATTR.0.attr, ptr::null())
+        };
+        kernel::error::to_result(ret)?;
+        Ok(dir)
+    }
+}
+
+impl Drop for SysfsDir {
+    fn drop(&mut self) {
+        // SAFETY: we hold a reference (type invariant); dropping the last
+        // one removes the directory and its file.
+        unsafe { bindings::kobject_put(self.0.as_ptr()) };
+    }
+}
+
+/// Not a cumulative patch, as in C.
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
+    "__x64_sys_getpid",
+    lp_sys_getpid
+)])])
+.replace(false);
+
+module! {
+    type: TestKlpSyscall,
+    name: "test_klp_syscall",
+    author: "klp-rs developers (after the C module by Libor Pechacek, Nicolai Stange and Marcos Paulo de Souza)",
+    description: "Livepatch test: syscall transition",
+    license: "GPL",
+}
+
+klp::modinfo_livepatch!();
+
+/// The module: the sysfs directory and the enabled patch.
+struct TestKlpSyscall {
+    _registration: Registration,
+    _dir: SysfsDir,
+}
+
+impl kernel::Module for TestKlpSyscall {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let dir = SysfsDir::new()?;
+        // The number of listed tasks, counted down by the patched getpid.
+        NPIDS_PENDING.store(KLP_PIDS.count() as u32, Ordering::Relaxed);
+        Ok(Self {
+            _registration: Registration::enable(&PATCH, module)?,
+            _dir: dir,
+        })
+    }
+}
