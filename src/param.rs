@@ -247,9 +247,12 @@ macro_rules! module_param {
             $crate::klp::param::Param::<$ty>::new($default);
 
         // The entries live in a module named after the static (modules and
-        // statics have separate namespaces). They are `pub`, as the `module!`
-        // macro's `.modinfo` entries are, so that rustc gives their sections
-        // the same flags and modpost finds them all in one `.modinfo`.
+        // statics have separate namespaces). They are `pub` and
+        // `used(compiler)`, as the `module!` macro's `.modinfo` entries are, so
+        // that rustc gives their sections the same flags and modpost, which
+        // reads one `.modinfo` section per object, finds them all (with
+        // `#[used]` they got sections of their own, flagged SHF_GNU_RETAIN,
+        // and modpost could miss the license).
         #[doc(hidden)]
         #[allow(non_snake_case)]
         pub mod $ident {
@@ -276,14 +279,14 @@ macro_rules! module_param {
                 <$ty as $crate::klp::param::ParamType>::TYPE_NAME,
             ];
             #[link_section = ".modinfo"]
-            #[used]
+            #[used(compiler)]
             #[doc(hidden)]
             pub static PARMTYPE: [u8; $crate::klp::param::modinfo_len(TYPE)] =
                 $crate::klp::param::modinfo(TYPE);
 
             const DESC: &[&str] = &["parm=", $name, ":", $desc];
             #[link_section = ".modinfo"]
-            #[used]
+            #[used(compiler)]
             #[doc(hidden)]
             pub static PARM: [u8; $crate::klp::param::modinfo_len(DESC)] =
                 $crate::klp::param::modinfo(DESC);
