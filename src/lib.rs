@@ -77,7 +77,7 @@ pub mod work;
 pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
 pub use func::{Func, NewFunc};
 pub use object::Object;
-pub use param::Param;
+pub use param::{Param, ParamArray};
 pub use patch::Patch;
 pub use registration::Registration;
 pub use seq_file::SeqFile;
@@ -87,6 +87,6 @@ pub use state::{State, StateDesc, StateRef};
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.
 pub use crate::{
-    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module_param,
+    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module_param, module_param_array,
     new_delayed_work, patchable,
 };

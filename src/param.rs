@@ -8,6 +8,8 @@
 //! value can be set at load time (`insmod m.ko name=value`) and, with a write
 //! permission, later through `/sys/module/<module>/parameters/<name>`. It also
 //! tags `.modinfo` with the parameter's type and description (`modinfo -p`).
+//! [`module_param_array!`] does the same for C's `module_param_array()`: an
+//! array of at most `N` values, given as `name=v1,v2,...`, and their count.
 //!
 //! The kernel's own parsers (`param_ops_int`, `param_ops_bool`) write the
 //! value, so the Rust side keeps it in an atomic with the C type's layout and
@@ -27,7 +29,7 @@
 //! ```
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::str::CStr;
 
@@ -129,6 +131,86 @@ impl<T: ParamType> Param<T> {
     }
 }
 
+/// The values of an array module parameter of at most `N` elements of type
+/// `T`, and how many were given.
+///
+/// Declared by [`module_param_array!`], which also registers it with the
+/// module loader.
+pub struct ParamArray<T: ParamType, const N: usize> {
+    elems: [T::Storage; N],
+    /// The element count, which the kernel's `param_array_set()` writes
+    /// (an `unsigned int`).
+    count: AtomicU32,
+}
+
+impl<const N: usize> ParamArray<i32, N> {
+    /// An empty array of `int`.
+    pub const fn new() -> Self {
+        Self {
+            elems: [const { AtomicI32::new(0) }; N],
+            count: AtomicU32::new(0),
+        }
+    }
+}
+
+impl<const N: usize> Default for ParamArray<i32, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> ParamArray<bool, N> {
+    /// An empty array of `bool`.
+    pub const fn new() -> Self {
+        Self {
+            elems: [const { AtomicBool::new(false) }; N],
+            count: AtomicU32::new(0),
+        }
+    }
+}
+
+impl<const N: usize> Default for ParamArray<bool, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: ParamType, const N: usize> ParamArray<T, N> {
+    /// How many values were given (at load time or through sysfs).
+    pub fn count(&self) -> usize {
+        (self.count.load(Ordering::Relaxed) as usize).min(N)
+    }
+
+    /// The values given. They are atomics, so that the module can change
+    /// them later, as C code changes its array.
+    pub fn values(&self) -> &[T::Storage] {
+        &self.elems[..self.count()]
+    }
+
+    /// The `struct kparam_array` that describes this array to the kernel's
+    /// `param_array_ops`.
+    pub const fn descriptor(&'static self) -> KParamArray {
+        KParamArray(bindings::kparam_array {
+            max: N as _,
+            elemsize: core::mem::size_of::<T::Storage>() as _,
+            num: self.count.as_ptr(),
+            ops: T::OPS,
+            elem: (&raw const self.elems).cast_mut().cast(),
+        })
+    }
+}
+
+/// A `struct kparam_array`, the `kernel_param.arg` of an array parameter.
+///
+/// Made only by [`ParamArray::descriptor`].
+#[repr(transparent)]
+pub struct KParamArray(bindings::kparam_array);
+
+// SAFETY: the structure is never changed after it is built; its pointers lead
+// to the array's atomics (see `ParamType`) and to the kernel's immutable
+// `kernel_param_ops`.
+unsafe impl Sync for KParamArray {}
+
 /// A `struct kernel_param`, as placed in a module's `__param` section.
 ///
 /// Made only by [`module_param!`].
@@ -154,6 +236,43 @@ impl KernelParam {
         param: &'static Param<T>,
         perm: u16,
     ) -> Self {
+        // SAFETY: `param` is static storage of the type `T::OPS` handles, and
+        // the caller's guarantees are passed on.
+        unsafe { Self::raw(name, module, T::OPS, param.as_arg(), perm) }
+    }
+
+    /// The entry for the array parameter `array`, called `name`, of `module`,
+    /// with sysfs permissions `perm` (0 for none).
+    ///
+    /// # Safety
+    ///
+    /// As for [`KernelParam::new`].
+    pub const unsafe fn new_array(
+        name: &'static CStr,
+        module: *mut bindings::module,
+        array: &'static KParamArray,
+        perm: u16,
+    ) -> Self {
+        let arg = (&raw const array.0).cast_mut().cast();
+        // SAFETY: `param_array_ops` takes a `struct kparam_array`, which
+        // `array` is, static and built by `ParamArray::descriptor`; the
+        // caller's guarantees are passed on.
+        unsafe { Self::raw(name, module, &raw const bindings::param_array_ops, arg, perm) }
+    }
+
+    /// The entry for storage `arg`, handled by `ops`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`KernelParam::new`], and `arg` must be static storage of the
+    /// type `ops` reads and writes, shareable with that C code.
+    const unsafe fn raw(
+        name: &'static CStr,
+        module: *mut bindings::module,
+        ops: *const bindings::kernel_param_ops,
+        arg: *mut c_void,
+        perm: u16,
+    ) -> Self {
         // The checks of C's `VERIFY_OCTAL_PERMISSIONS()`.
         assert!(perm <= 0o777, "module parameter permissions are 9 bits");
         assert!(
@@ -171,14 +290,12 @@ impl KernelParam {
         Self(bindings::kernel_param {
             name: name.as_char_ptr(),
             mod_: module,
-            ops: T::OPS,
+            ops,
             perm,
             // -1: a module parameter, not an early boot one.
             level: -1,
             flags: 0,
-            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 {
-                arg: param.as_arg(),
-            },
+            __bindgen_anon_1: bindings::kernel_param__bindgen_ty_1 { arg },
         })
     }
 }
@@ -276,6 +393,83 @@ macro_rules! module_param {
                 "parmtype=",
                 $name,
                 ":",
+                <$ty as $crate::klp::param::ParamType>::TYPE_NAME,
+            ];
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            #[doc(hidden)]
+            pub static PARMTYPE: [u8; $crate::klp::param::modinfo_len(TYPE)] =
+                $crate::klp::param::modinfo(TYPE);
+
+            const DESC: &[&str] = &["parm=", $name, ":", $desc];
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            #[doc(hidden)]
+            pub static PARM: [u8; $crate::klp::param::modinfo_len(DESC)] =
+                $crate::klp::param::modinfo(DESC);
+        }
+    };
+}
+
+/// Declares an array module parameter, like C's
+/// `module_param_array(name, type, &count, perm)`: a `static` of type
+/// [`ParamArray<T, N>`](ParamArray) and its registration with the module
+/// loader.
+///
+/// The element type is `i32` (C `int`, `.modinfo` type `array of int`) or
+/// `bool`; `N` is the most values the parameter takes. `perm` and
+/// `description` are as for [`module_param!`].
+///
+/// # Examples
+///
+/// ```ignore
+/// klp::module_param_array! {
+///     /// The tasks to watch.
+///     static KLP_PIDS: [i32; MAX_PIDS],
+///         name: "klp_pids", perm: 0, description: "Array of pids";
+/// }
+///
+/// for pid in KLP_PIDS.values() { ... }
+/// ```
+#[macro_export]
+macro_rules! module_param_array {
+    (
+        $(#[$meta:meta])*
+        $vis:vis static $ident:ident: [$ty:ty; $len:expr],
+            name: $name:literal, perm: $perm:expr, description: $desc:literal $(;)?
+    ) => {
+        $(#[$meta])*
+        $vis static $ident: $crate::klp::param::ParamArray<$ty, { $len }> =
+            $crate::klp::param::ParamArray::<$ty, { $len }>::new();
+
+        // As in `module_param!`.
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        pub mod $ident {
+            #[doc(hidden)]
+            pub static ARRAY: $crate::klp::param::KParamArray = super::$ident.descriptor();
+
+            #[link_section = "__param"]
+            #[used]
+            #[doc(hidden)]
+            pub static PARAM: $crate::klp::param::KernelParam =
+                // `__this_module` is this module's `struct module`, and this
+                // entry is placed in its `__param` section (`link_section`).
+                // SAFETY: the module and the placement are as `new_array`
+                // requires.
+                unsafe {
+                    $crate::klp::param::KernelParam::new_array(
+                        ::kernel::c_str!($name),
+                        &raw mut ::kernel::bindings::__this_module,
+                        &ARRAY,
+                        $perm,
+                    )
+                };
+
+            const TYPE: &[&str] = &[
+                "parmtype=",
+                $name,
+                ":array of ",
                 <$ty as $crate::klp::param::ParamType>::TYPE_NAME,
             ];
             #[link_section = ".modinfo"]

@@ -10,17 +10,15 @@ use core::ffi::{c_int, c_void};
 use kernel::bindings::{__seq_puts, seq_file};
 use kernel::prelude::*;
 use klp::{Object, Patch, Registration};
-use param::IntParam;
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
-#[path = "common/param.rs"]
-pub mod param;
-
-/// `replace`: non-zero to atomically replace the patches loaded before.
-static REPLACE: IntParam = IntParam::new(0);
-module_param!(REPLACE: int, "replace", 0o644, "replace (default=0)");
+klp::module_param! {
+    /// `replace`: non-zero to atomically replace the patches loaded before.
+    static REPLACE: i32 = 0,
+        name: "replace", perm: 0o644, description: "replace (default=0)";
+}
 
 /// Replacement for `meminfo_proc_show()`, with its signature.
 unsafe extern "C" fn livepatch_meminfo_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {

@@ -25,19 +25,21 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::workqueue::{self, HasWork, Work, WorkItem};
 use kernel::{impl_has_work, new_condvar, new_mutex, new_work};
-use param::BoolParam;
 
-#[path = "common/param.rs"]
+// The one part of klp-rs this target module uses: module parameters.
+#[path = "../../src/param.rs"]
 pub mod param;
 
-/// `block_transition`: keeps the work function looping while set.
-static BLOCK_TRANSITION: BoolParam = BoolParam::new(false);
-module_param!(
-    BLOCK_TRANSITION: bool,
-    "block_transition",
-    0o644,
-    "block_transition (default=false)"
-);
+/// Where the klp-rs macros look for the library.
+mod klp {
+    pub(crate) use super::param;
+}
+
+crate::module_param! {
+    /// `block_transition`: keeps the work function looping while set.
+    static BLOCK_TRANSITION: bool = false,
+        name: "block_transition", perm: 0o644, description: "block_transition (default=false)";
+}
 
 module! {
     type: TestKlpCallbacksBusy,

@@ -10,21 +10,19 @@
 use kernel::bindings::work_struct;
 use kernel::prelude::*;
 use klp::{CallbackObject, Callbacks, Object, Patch};
-use param::IntParam;
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
-
-#[path = "common/param.rs"]
-pub mod param;
 
 #[path = "common/callback_info.rs"]
 mod callback_info;
 use callback_info::callback_info;
 
-/// `pre_patch_ret`: returned by the pre-patch callbacks (0 or `-errno`).
-static PRE_PATCH_RET: IntParam = IntParam::new(0);
-module_param!(PRE_PATCH_RET: int, "pre_patch_ret", 0o644, "pre_patch_ret (default=0)");
+klp::module_param! {
+    /// `pre_patch_ret`: returned by the pre-patch callbacks (0 or `-errno`).
+    static PRE_PATCH_RET: i32 = 0,
+        name: "pre_patch_ret", perm: 0o644, description: "pre_patch_ret (default=0)";
+}
 
 /// The callbacks of every object: log, and fail pre-patch on request.
 struct Demo;

@@ -6,21 +6,19 @@
 
 use kernel::prelude::*;
 use klp::{CallbackObject, Callbacks, Object, Patch, Registration};
-use param::IntParam;
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
-
-#[path = "common/param.rs"]
-pub mod param;
 
 #[path = "common/callback_info.rs"]
 mod callback_info;
 use callback_info::callback_info;
 
-/// `replace`: non-zero to atomically replace the patches loaded before.
-static REPLACE: IntParam = IntParam::new(0);
-module_param!(REPLACE: int, "replace", 0o644, "replace (default=0)");
+klp::module_param! {
+    /// `replace`: non-zero to atomically replace the patches loaded before.
+    static REPLACE: i32 = 0,
+        name: "replace", perm: 0o644, description: "replace (default=0)";
+}
 
 /// The callbacks of the vmlinux object: log only.
 struct Demo2;

@@ -13,25 +13,19 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use klp::{Object, Patch, Registration};
-use param::IntArrayParam;
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
-#[path = "common/param.rs"]
-pub mod param;
-
 /// At most one pid per possible CPU, as in C.
 const MAX_PIDS: usize = bindings::NR_CPUS as usize;
 
-/// `klp_pids`: the tasks to watch.
-static KLP_PIDS: IntArrayParam<MAX_PIDS> = IntArrayParam::new();
-module_param_array!(
-    KLP_PIDS: int,
-    "klp_pids",
-    0,
-    "Array of pids to be transitioned to livepatched state."
-);
+klp::module_param_array! {
+    /// `klp_pids`: the tasks to watch.
+    static KLP_PIDS: [i32; MAX_PIDS],
+        name: "klp_pids", perm: 0,
+        description: "Array of pids to be transitioned to livepatched state.";
+}
 
 /// How many of the listed tasks have not called the patched `getpid` yet.
 static NPIDS_PENDING: AtomicU32 = AtomicU32::new(0);
