@@ -87,6 +87,6 @@ pub use state::{State, StateDesc, StateRef};
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.
 pub use crate::{
-    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module_param, module_param_array,
-    new_delayed_work, patchable,
+    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module_param,
+    module_param_array, new_delayed_work, patchable,
 };

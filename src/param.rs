@@ -236,8 +236,8 @@ impl KernelParam {
         param: &'static Param<T>,
         perm: u16,
     ) -> Self {
-        // SAFETY: `param` is static storage of the type `T::OPS` handles, and
-        // the caller's guarantees are passed on.
+        // The caller's guarantees are passed on.
+        // SAFETY: `param` is static storage of the type `T::OPS` handles.
         unsafe { Self::raw(name, module, T::OPS, param.as_arg(), perm) }
     }
 
@@ -254,10 +254,18 @@ impl KernelParam {
         perm: u16,
     ) -> Self {
         let arg = (&raw const array.0).cast_mut().cast();
-        // SAFETY: `param_array_ops` takes a `struct kparam_array`, which
-        // `array` is, static and built by `ParamArray::descriptor`; the
+        // `array` is static and built by `ParamArray::descriptor`; the
         // caller's guarantees are passed on.
-        unsafe { Self::raw(name, module, &raw const bindings::param_array_ops, arg, perm) }
+        // SAFETY: `param_array_ops` takes a `struct kparam_array`, as `arg` is.
+        unsafe {
+            Self::raw(
+                name,
+                module,
+                &raw const bindings::param_array_ops,
+                arg,
+                perm,
+            )
+        }
     }
 
     /// The entry for storage `arg`, handled by `ops`.
@@ -455,8 +463,7 @@ macro_rules! module_param_array {
             pub static PARAM: $crate::klp::param::KernelParam =
                 // `__this_module` is this module's `struct module`, and this
                 // entry is placed in its `__param` section (`link_section`).
-                // SAFETY: the module and the placement are as `new_array`
-                // requires.
+                // SAFETY: the module and the placement are as `new_array` requires.
                 unsafe {
                     $crate::klp::param::KernelParam::new_array(
                         ::kernel::c_str!($name),

@@ -22,8 +22,8 @@ klp::module_param! {
 
 /// Replacement for `meminfo_proc_show()`, with its signature.
 unsafe extern "C" fn livepatch_meminfo_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: `m` is the `seq_file` procfs passes to `meminfo_proc_show()`,
-    // and the text is a NUL-terminated literal.
+    // `m` is the `seq_file` procfs passes to `meminfo_proc_show()`.
+    // SAFETY: `m` is a valid `seq_file` and the text a NUL-terminated literal.
     unsafe {
         __seq_puts(
             m,
@@ -63,7 +63,11 @@ struct TestKlpAtomicReplace {
 impl kernel::Module for TestKlpAtomicReplace {
     fn init(module: &'static ThisModule) -> Result<Self> {
         // The C module sets `patch.replace = replace` before enabling it.
-        let patch = if REPLACE.get() != 0 { &PATCH_REPLACE } else { &PATCH };
+        let patch = if REPLACE.get() != 0 {
+            &PATCH_REPLACE
+        } else {
+            &PATCH
+        };
         Ok(Self {
             _registration: Registration::enable(patch, module)?,
         })

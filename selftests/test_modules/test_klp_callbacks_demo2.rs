@@ -69,7 +69,11 @@ struct TestKlpCallbacksDemo2 {
 impl kernel::Module for TestKlpCallbacksDemo2 {
     fn init(module: &'static ThisModule) -> Result<Self> {
         // The C module sets `patch.replace = replace` before enabling it.
-        let patch = if REPLACE.get() != 0 { &PATCH_REPLACE } else { &PATCH };
+        let patch = if REPLACE.get() != 0 {
+            &PATCH_REPLACE
+        } else {
+            &PATCH
+        };
         Ok(Self {
             _registration: Registration::enable(patch, module)?,
         })

@@ -13,8 +13,8 @@ pub mod klp;
 
 /// Replacement for `cmdline_proc_show()`, with its signature.
 unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: `m` is the `seq_file` procfs passes to `cmdline_proc_show()`,
-    // and the text is a NUL-terminated literal.
+    // `m` is the `seq_file` procfs passes to `cmdline_proc_show()`.
+    // SAFETY: `m` is a valid `seq_file` and the text a NUL-terminated literal.
     unsafe {
         __seq_puts(
             m,

@@ -13,14 +13,14 @@
 //! so the output does not depend on addresses.
 
 use core::ffi::{c_int, c_void};
-use kernel::ffi::{c_char, c_ulong};
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::bindings;
+use kernel::ffi::{c_char, c_ulong};
 use kernel::prelude::*;
 use klp::bindings::{
-    klp_shadow_alloc, klp_shadow_ctor_t, klp_shadow_dtor_t, klp_shadow_free,
-    klp_shadow_free_all, klp_shadow_get, klp_shadow_get_or_alloc,
+    klp_shadow_alloc, klp_shadow_ctor_t, klp_shadow_dtor_t, klp_shadow_free, klp_shadow_free_all,
+    klp_shadow_get, klp_shadow_get_or_alloc,
 };
 
 #[path = "../../src/lib.rs"]
@@ -140,15 +140,18 @@ fn shadow_alloc<T>(
     let size = core::mem::size_of::<Ptr>();
     let ctor_data = ptr::from_ref(var).cast_mut().cast::<c_void>();
     let (name, sv) = match how {
-        // SAFETY: the size is that of the `Ptr` the constructor writes, and
-        // `ctor_data` points to the `Ptr` it reads, alive during the call.
-        Alloc::New => ("klp_shadow_alloc", unsafe {
-            klp_shadow_alloc(key(obj), id, size, gfp_flags, ctor, ctor_data)
-        }),
-        // SAFETY: as above.
-        Alloc::GetOrNew => ("klp_shadow_get_or_alloc", unsafe {
-            klp_shadow_get_or_alloc(key(obj), id, size, gfp_flags, ctor, ctor_data)
-        }),
+        Alloc::New => {
+            // The size is that of the `Ptr` the constructor writes.
+            // SAFETY: `ctor_data` points to the `Ptr` it reads, alive during the call.
+            let sv = unsafe { klp_shadow_alloc(key(obj), id, size, gfp_flags, ctor, ctor_data) };
+            ("klp_shadow_alloc", sv)
+        }
+        Alloc::GetOrNew => {
+            let sv =
+                // SAFETY: as for `klp_shadow_alloc` above.
+                unsafe { klp_shadow_get_or_alloc(key(obj), id, size, gfp_flags, ctor, ctor_data) };
+            ("klp_shadow_get_or_alloc", sv)
+        }
     };
     let sv = sv.cast::<Ptr>();
     pr_info!(
@@ -167,8 +170,8 @@ fn shadow_alloc<T>(
 
 /// `klp_shadow_free()`, logged.
 fn shadow_free<T>(obj: &T, id: c_ulong, dtor: klp_shadow_dtor_t) {
-    // SAFETY: no reference to the variable's data is kept (the test only
-    // holds raw pointers, and reads them before this call).
+    // The test only holds raw pointers, and reads them before this call.
+    // SAFETY: no reference to the variable's data is kept.
     unsafe { klp_shadow_free(key(obj), id, dtor) };
     pr_info!(
         "klp_shadow_free(obj=PTR{}, id=0x{:x}, dtor=PTR{})\n",
@@ -196,7 +199,11 @@ fn shadow_free_all(id: c_ulong, dtor: klp_shadow_dtor_t) {
 ///
 /// Called by the core with `shadow_data` room for a [`Ptr`] and `ctor_data`
 /// the `&Ptr` that [`shadow_alloc`] passes.
-unsafe extern "C" fn shadow_ctor(_obj: *mut c_void, shadow_data: *mut c_void, ctor_data: *mut c_void) -> c_int {
+unsafe extern "C" fn shadow_ctor(
+    _obj: *mut c_void,
+    shadow_data: *mut c_void,
+    ctor_data: *mut c_void,
+) -> c_int {
     let sv = shadow_data.cast::<Ptr>();
     let var = ctor_data.cast::<Ptr>();
     if var.is_null() {
@@ -233,9 +240,14 @@ struct TestObject {
 
 /// `*sv == expected`, for a variable returned by the API.
 fn holds(sv: *mut Ptr, expected: Ptr) -> bool {
-    // SAFETY: `sv` is non-null data of a live shadow variable of this test,
-    // initialised by `shadow_ctor` with a `Ptr`.
-    !sv.is_null() && unsafe { sv.read() } == expected
+    if sv.is_null() {
+        return false;
+    }
+    // `sv` is the data of a live shadow variable of this test, initialised
+    // by `shadow_ctor` with a `Ptr`.
+    // SAFETY: `sv` is non-null, valid and initialised for reads.
+    let held = unsafe { sv.read() };
+    held == expected
 }
 
 /// The data a live shadow variable holds.
@@ -271,15 +283,33 @@ fn exercise() -> Result {
     for i in 0..NUM_OBJS {
         pnfields1[i] = (&raw mut nfields1[i]).cast();
         ptr_id(pnfields1[i]);
-        let how = if i % 2 == 1 { Alloc::New } else { Alloc::GetOrNew };
-        sv1[i] = shadow_alloc(how, &objs[i], SV_ID1, bindings::GFP_KERNEL, ctor, &pnfields1[i]);
+        let how = if i % 2 == 1 {
+            Alloc::New
+        } else {
+            Alloc::GetOrNew
+        };
+        sv1[i] = shadow_alloc(
+            how,
+            &objs[i],
+            SV_ID1,
+            bindings::GFP_KERNEL,
+            ctor,
+            &pnfields1[i],
+        );
         if sv1[i].is_null() {
             return Err(ENOMEM);
         }
 
         pnfields2[i] = (&raw mut nfields2[i]).cast();
         ptr_id(pnfields2[i]);
-        sv2[i] = shadow_alloc(Alloc::New, &objs[i], SV_ID2, bindings::GFP_KERNEL, ctor, &pnfields2[i]);
+        sv2[i] = shadow_alloc(
+            Alloc::New,
+            &objs[i],
+            SV_ID2,
+            bindings::GFP_KERNEL,
+            ctor,
+            &pnfields2[i],
+        );
         if sv2[i].is_null() {
             return Err(ENOMEM);
         }
@@ -293,7 +323,11 @@ fn exercise() -> Result {
             return Err(EINVAL);
         }
         if sv == sv1[i] && holds(sv1[i], pnfields1[i]) {
-            pr_info!("  got expected PTR{} -> PTR{} result\n", ptr_id(sv1[i]), ptr_id(value(sv1[i])));
+            pr_info!(
+                "  got expected PTR{} -> PTR{} result\n",
+                ptr_id(sv1[i]),
+                ptr_id(value(sv1[i]))
+            );
         }
 
         // check the "int" svar for all objects
@@ -302,7 +336,11 @@ fn exercise() -> Result {
             return Err(EINVAL);
         }
         if sv == sv2[i] && holds(sv2[i], pnfields2[i]) {
-            pr_info!("  got expected PTR{} -> PTR{} result\n", ptr_id(sv2[i]), ptr_id(value(sv2[i])));
+            pr_info!(
+                "  got expected PTR{} -> PTR{} result\n",
+                ptr_id(sv2[i]),
+                ptr_id(value(sv2[i]))
+            );
         }
     }
 
@@ -311,12 +349,23 @@ fn exercise() -> Result {
         pndup[i] = (&raw mut nfields1[i]).cast();
         ptr_id(pndup[i]);
 
-        let sv = shadow_alloc(Alloc::GetOrNew, &objs[i], SV_ID1, bindings::GFP_KERNEL, ctor, &pndup[i]);
+        let sv = shadow_alloc(
+            Alloc::GetOrNew,
+            &objs[i],
+            SV_ID1,
+            bindings::GFP_KERNEL,
+            ctor,
+            &pndup[i],
+        );
         if sv.is_null() {
             return Err(EINVAL);
         }
         if sv == sv1[i] && holds(sv1[i], pnfields1[i]) {
-            pr_info!("  got expected PTR{} -> PTR{} result\n", ptr_id(sv1[i]), ptr_id(value(sv1[i])));
+            pr_info!(
+                "  got expected PTR{} -> PTR{} result\n",
+                ptr_id(sv1[i]),
+                ptr_id(value(sv1[i]))
+            );
         }
     }
 
@@ -335,7 +384,11 @@ fn exercise() -> Result {
             return Err(EINVAL);
         }
         if sv == sv2[i] && holds(sv2[i], pnfields2[i]) {
-            pr_info!("  got expected PTR{} -> PTR{} result\n", ptr_id(sv2[i]), ptr_id(value(sv2[i])));
+            pr_info!(
+                "  got expected PTR{} -> PTR{} result\n",
+                ptr_id(sv2[i]),
+                ptr_id(value(sv2[i]))
+            );
         }
     }
 

@@ -90,8 +90,8 @@ impl Callbacks for LoglevelCallbacks {
 }
 
 /// A cumulative patch (atomic replace) with callbacks only, and the state.
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[]).callbacks::<LoglevelCallbacks>()])
-    .states(&[LOGLEVEL.desc()]);
+static PATCH: Patch =
+    Patch::new(&[Object::vmlinux(&[]).callbacks::<LoglevelCallbacks>()]).states(&[LOGLEVEL.desc()]);
 
 klp::livepatch_module! {
     type: TestKlpState,

@@ -7,10 +7,10 @@
 //! a test can see every task go through the transition.
 
 use core::ffi::c_long;
-use kernel::ffi::c_char;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::bindings;
+use kernel::ffi::c_char;
 use kernel::prelude::*;
 use klp::{Object, Patch, Registration};
 
@@ -38,9 +38,9 @@ static NPIDS_PENDING: AtomicU32 = AtomicU32::new(0);
 /// `Task::pid()` reads offset 0x3f0 where C has `pid` at 0x400, and returns 0.
 /// The C accessor has the right layout.
 fn current_pid() -> bindings::pid_t {
-    // SAFETY: `get_current()` is the running task, valid for this call, and
     // `init_pid_ns` is the kernel's initial pid namespace: the pid number in
     // it is `task->pid`. Only the namespace's address is taken.
+    // SAFETY: `get_current()` is the running task, valid for this call.
     unsafe {
         bindings::__task_pid_nr_ns(
             bindings::get_current(),
@@ -68,8 +68,8 @@ unsafe extern "C" fn lp_sys_getpid(_regs: *const bindings::pt_regs) -> c_long {
             }
         }
     }
-    // SAFETY: `get_current()` is the running task, valid for this call;
     // `task_tgid_vnr(current)` is this call with a null namespace.
+    // SAFETY: `get_current()` is the running task, valid for this call.
     unsafe {
         c_long::from(bindings::__task_pid_nr_ns(
             bindings::get_current(),
@@ -85,8 +85,8 @@ unsafe extern "C" fn npids_show(
     _attr: *mut bindings::kobj_attribute,
     buf: *mut c_char,
 ) -> isize {
-    // SAFETY: sysfs passes a page-sized buffer; the format takes one
-    // `unsigned int`.
+    // The format takes one `unsigned int`.
+    // SAFETY: sysfs passes a page-sized buffer, and the argument matches.
     let len = unsafe {
         bindings::sysfs_emit(
             buf,
@@ -129,8 +129,8 @@ unsafe impl Sync for SysfsDir {}
 impl SysfsDir {
     /// Creates `/sys/kernel/test_klp_syscall` with its `npids` file.
     fn new() -> Result<Self> {
-        // SAFETY: reading the pointer to the kernel's `/sys/kernel` kobject,
-        // which is set up at boot and never changes.
+        // The pointer to the kernel's `/sys/kernel` kobject.
+        // SAFETY: it is set up at boot and never changes.
         let kernel_kobj = unsafe { (&raw const bindings::kernel_kobj).read() };
         // SAFETY: the name is NUL-terminated and `kernel_kobj` is valid.
         let kobj = unsafe {
@@ -152,8 +152,8 @@ impl SysfsDir {
 
 impl Drop for SysfsDir {
     fn drop(&mut self) {
-        // SAFETY: we hold a reference (type invariant); dropping the last
-        // one removes the directory and its file.
+        // Dropping the last reference removes the directory and its file.
+        // SAFETY: we hold a reference (type invariant).
         unsafe { bindings::kobject_put(self.0.as_ptr()) };
     }
 }

@@ -106,5 +106,4 @@ impl Callbacks for LoglevelCallbacks {
 
 /// A cumulative patch (atomic replace) with callbacks only, and the state.
 pub(crate) static PATCH: Patch =
-    Patch::new(&[Object::vmlinux(&[]).callbacks::<LoglevelCallbacks>()])
-        .states(&[LOGLEVEL.desc()]);
+    Patch::new(&[Object::vmlinux(&[]).callbacks::<LoglevelCallbacks>()]).states(&[LOGLEVEL.desc()]);
