@@ -314,7 +314,8 @@ def plot(r, path):
         ax.set_ylabel("ms (median, min–max)")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     fig.suptitle("klp-rs: Rust vs C live patch transition latency (QEMU TCG guest)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

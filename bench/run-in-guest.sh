@@ -38,10 +38,10 @@ if [ "${KLP_BENCH_QUICK:-0}" = 1 ]; then
 	replace_ks="1 10" replace_reps=1
 	load_reps=2
 else
-	call_rounds=3 call_iters=200000 call_reps=10
+	call_rounds=3 call_iters=200000 call_reps=8
 	trans_ns="10 100 1000" trans_reps=3
 	replace_ks="1 10 100" replace_reps=3
-	load_reps=5
+	load_reps=3
 fi
 # When, within a second, a timed insmod starts (see measure_enable).
 align_ms=300
@@ -220,18 +220,23 @@ bench_replace() {
 	done
 }
 
-# The modules whose size and load time are measured: "LABEL VARIANT NAME KO".
+# The modules whose size and load time are measured: "LABEL VARIANT NAME KO",
+# for the first repetition; the later ones time only the two main pairs
+# (the sizes do not change).
 footprint_modules() {
 	s=$KLP_TOP/samples
 	cat <<EOF_MODULES
 livepatch_sample rs livepatch_sample $s/livepatch_sample/livepatch_sample.ko
 livepatch_sample c livepatch_sample $kdir/samples/livepatch/livepatch-sample.ko
+klp_bench_patch rs klp_bench_patch_rs $bench/klp_bench_patch_rs.ko
+klp_bench_patch c klp_bench_patch_c $bench/klp_bench_patch_c.ko
+EOF_MODULES
+	[ "$1" = 1 ] || return 0
+	cat <<EOF_MODULES
 livepatch_cumulative_v1 rs livepatch_cumulative_v1 $s/livepatch_cumulative/livepatch_cumulative_v1.ko
 livepatch_cumulative_v2 rs livepatch_cumulative_v2 $s/livepatch_cumulative/livepatch_cumulative_v2.ko
 livepatch_cumulative_v3 rs livepatch_cumulative_v3 $s/livepatch_cumulative/livepatch_cumulative_v3.ko
 livepatch_callbacks_demo c livepatch_callbacks_demo $kdir/samples/livepatch/livepatch-callbacks-demo.ko
-klp_bench_patch rs klp_bench_patch_rs $bench/klp_bench_patch_rs.ko
-klp_bench_patch c klp_bench_patch_c $bench/klp_bench_patch_c.ko
 EOF_MODULES
 	for k in $replace_ks; do
 		printf 'klp_bench_k%s rs klp_bench_k%s_rs %s\n' "$k" "$k" "$bench/klp_bench_k${k}_rs.ko"
@@ -243,7 +248,7 @@ bench_footprint() {
 	say "footprint: /proc/modules size and insmod time ($load_reps reps)"
 	rep=1
 	while [ "$rep" -le "$load_reps" ]; do
-		footprint_modules | while read -r label v name ko; do
+		footprint_modules "$rep" | while read -r label v name ko; do
 			[ -f "$ko" ] || { say "warning: $ko is missing"; continue; }
 			if [ "$rep" = 1 ]; then
 				# shellcheck disable=SC2046 # text, data, bss
