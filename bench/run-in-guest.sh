@@ -20,7 +20,9 @@
 # line and its "patching complete" line. KDIR is the kernel tree whose
 # samples/livepatch/*.ko are the C counterparts of the samples.
 #
-# KLP_BENCH_QUICK=1 runs a short version (fewer repetitions, N <= 100, K <= 10).
+# KLP_BENCH_QUICK=1 runs a short version (fewer repetitions, N <= 100, K <= 10);
+# KLP_BENCH_PARTS (e.g. "calls footprint"), KLP_BENCH_NS and KLP_BENCH_KS pick
+# parts and values, for development.
 set -u
 results=$1
 kdir=$2
@@ -33,16 +35,19 @@ dbg=/sys/kernel/debug/klp_bench
 raw=$results/raw.csv
 
 if [ "${KLP_BENCH_QUICK:-0}" = 1 ]; then
-	call_rounds=2 call_iters=100000 call_reps=5
+	call_rounds=2 call_iters=20000 call_reps=16
 	trans_ns="10 100" trans_reps=1
 	replace_ks="1 10" replace_reps=1
 	load_reps=2
 else
-	call_rounds=3 call_iters=200000 call_reps=8
+	call_rounds=4 call_iters=20000 call_reps=32
 	trans_ns="10 100 1000" trans_reps=3
 	replace_ks="1 10 100" replace_reps=3
 	load_reps=3
 fi
+# For development: other N and K than the defaults.
+trans_ns=${KLP_BENCH_NS:-$trans_ns}
+replace_ks=${KLP_BENCH_KS:-$replace_ks}
 # When, within a second, a timed insmod starts (see measure_enable).
 align_ms=300
 

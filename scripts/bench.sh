@@ -13,7 +13,8 @@
 # Not part of `make check`: the numbers come from an emulated (TCG) VM on a
 # shared machine, so they are reported, not judged. KLP_BENCH_QUICK=1 runs a
 # short version for development (results/bench/ only, Documentation/ is left
-# alone unless KLP_BENCH_OUT says where to write).
+# alone unless KLP_BENCH_OUT says where to write); KLP_BENCH_PARTS,
+# KLP_BENCH_NS and KLP_BENCH_KS narrow it down (see bench/run-in-guest.sh).
 set -eu
 export KLP_LOG_TAG=bench
 # shellcheck source=scripts/common.sh
@@ -82,8 +83,10 @@ log "step 3/5: measuring in the VM (host load average now: $(cut -d' ' -f1-3 /pr
 sample_load "$results/host-load.txt" &
 sampler=$!
 trap 'kill "$sampler" 2>/dev/null || true' EXIT
+# shellcheck disable=SC2016 # the quotes are for the guest's shell; $... expand here
 KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-1500} "$KLP_TOP/scripts/run-vm.sh" "$results" \
 	"KLP_BENCH_QUICK=$quick KLP_BENCH_PARTS='${KLP_BENCH_PARTS:-calls transition replace footprint}'" \
+	"${KLP_BENCH_NS:+KLP_BENCH_NS='$KLP_BENCH_NS'} ${KLP_BENCH_KS:+KLP_BENCH_KS='$KLP_BENCH_KS'}" \
 	"sh '$KLP_TOP/bench/run-in-guest.sh' '$results' '$kdir'"
 kill "$sampler" 2>/dev/null || true
 [ -f "$results/guest-finished" ] ||
