@@ -8,9 +8,11 @@
 #   calls        ns per call of klp_bench_target_fn(): unpatched, patched,
 #                and while a transition is held open by a task asleep in a
 #                patched function
-#   transition   insmod -> transition 0 with N sleeping / N busy kthreads
-#   replace      the same when the patch atomically replaces one of K
-#                functions (K NOP entries); also the K-function patch itself
+#   transition   insmod -> transition 0 with N sleeping / N busy kthreads,
+#                with CPU 1 offline (see one_cpu), and with N sleeping
+#                kthreads on both CPUs for one N
+#   replace      the same (one CPU) when the patch atomically replaces one
+#                of K functions (K NOP entries); also the K-function patch
 #   footprint    /proc/modules size and insmod wall time of each sample and
 #                benchmark live patch module next to its C counterpart
 # Every sample goes to RESULTS_DIR/raw.csv, one line each:
@@ -36,20 +38,21 @@ raw=$results/raw.csv
 
 if [ "${KLP_BENCH_QUICK:-0}" = 1 ]; then
 	call_rounds=2 call_iters=20000 call_reps=16
-	trans_ns="10 100" trans_reps=1
+	trans_ns="10 100" trans_reps=1 trans2_n=100 trans2_reps=1
 	replace_ks="1 10" replace_reps=1
 	load_reps=2
 else
 	call_rounds=4 call_iters=20000 call_reps=32
-	trans_ns="10 100 1000" trans_reps=3
-	replace_ks="1 10 100" replace_reps=3
+	trans_ns="10 100 1000" trans_reps=5 trans2_n=100 trans2_reps=3
+	replace_ks="1 10 100" replace_reps=5
 	load_reps=3
 fi
 # For development: other N and K than the defaults.
 trans_ns=${KLP_BENCH_NS:-$trans_ns}
 replace_ks=${KLP_BENCH_KS:-$replace_ks}
-# When, within a second, a timed insmod starts (see measure_enable).
+# When, within a second, a timed insmod starts on 2 CPUs (see timed_load).
 align_ms=300
+align=$align_ms
 
 say() {
 	echo "klp-bench: $*"
@@ -89,21 +92,26 @@ load() {
 }
 
 mark_count=0
-# measure_enable SECTION VARIANT PARAM REP NAME KO: loads live patch NAME,
-# waits until its transition is over and records, from the kernel log:
+# timed_load NAME KO: loads live patch NAME after a marker line in the kernel
+# log, and waits until its transition is over. With $align set (2 CPUs), the
+# insmod starts $align ms past a whole second of jiffies: the core retries an
+# unfinished transition on whole seconds (round_jiffies()), so without this
+# the latency would jump by up to a second at random.
+timed_load() {
+	mark_count=$((mark_count + 1))
+	mark="klp_bench: mark $mark_count:"
+	[ -z "$align" ] || echo "$align" >"$dbg/align"
+	echo "$mark" >/dev/kmsg
+	load "$1" "$2"
+}
+
+# record_times SECTION VARIANT PARAM REP NAME: records, for the last
+# timed_load of NAME, from the kernel log's timestamps:
 #   insmod_to_enable_ms    marker before insmod -> "enabling patch" (module
 #                          load and init: where C and Rust modules differ)
 #   enable_to_complete_ms  "enabling patch" -> "patching complete"
 #   insmod_to_complete_ms  the sum: insmod -> transition 0
-# Each insmod starts $align_ms ms past a whole second of jiffies: the core
-# retries an unfinished transition on whole seconds (round_jiffies()), so
-# without this the latency would jump by up to a second at random.
-measure_enable() {
-	mark_count=$((mark_count + 1))
-	mark="klp_bench: mark $mark_count:"
-	echo "$align_ms" >"$dbg/align"
-	echo "$mark" >/dev/kmsg
-	load "$5" "$6" || return 1
+record_times() {
 	# shellcheck disable=SC2016 # awk's $0
 	times=$(dmesg | awk -v mark="$mark" -v name="$5" '
 		function ts(line) {
@@ -127,6 +135,27 @@ measure_enable() {
 	record "$1" insmod_to_enable_ms "$2" "$3" "$4" "$5" ms
 	record "$1" enable_to_complete_ms "$2" "$3" "$4" "$6" ms
 	record "$1" insmod_to_complete_ms "$2" "$3" "$4" "$7" ms
+}
+
+# measure_enable SECTION VARIANT PARAM REP NAME KO: timed_load, record_times.
+measure_enable() {
+	timed_load "$5" "$6" && record_times "$1" "$2" "$3" "$4" "$5"
+}
+
+# one_cpu / all_cpus: takes CPU 1 offline, and back. With one CPU online, the
+# core's first attempt, right in klp_enable_patch(), can check every task
+# (none is running elsewhere, and an offline CPU's idle task counts as
+# switched), so a transition's latency is the core's own work over N tasks
+# instead of its 1 s retry period. Without the attempt succeeding, the idle
+# task or a busy task running on the other CPU makes it wait for the retry.
+one_cpu() {
+	echo 0 >/sys/devices/system/cpu/cpu1/online 2>/dev/null ||
+		say "warning: cannot take CPU 1 offline"
+	align=
+}
+all_cpus() {
+	echo 1 >/sys/devices/system/cpu/cpu1/online 2>/dev/null
+	align=$align_ms
 }
 
 # calls VARIANT ROUND: one `calls` run. Records, for each repetition, the ns
@@ -184,26 +213,39 @@ bench_calls() {
 	done
 }
 
-bench_transition() {
-	for kind in sleep busy; do
-		for n in $trans_ns; do
-			say "transition latency with $n $kind tasks ($trans_reps reps)"
-			echo "$kind $n" >"$dbg/tasks" || { say "error: cannot start $n tasks"; continue; }
-			rep=1
-			while [ "$rep" -le "$trans_reps" ]; do
-				for v in $(orders "$rep"); do
-					measure_enable "transition_$kind" "$v" "$n" "$rep" \
-						"klp_bench_patch_$v" "$bench/klp_bench_patch_$v.ko"
-					unload "klp_bench_patch_$v"
-				done
-				rep=$((rep + 1))
+# transition_runs SECTION KIND NS REPS: for each N, REPS times C and Rust:
+# start N tasks of KIND, load the patch (timed), stop the tasks, record,
+# unload. The tasks are gone before the records and the unload, so that
+# the driver's own work does not wait behind them.
+transition_runs() {
+	for n in $3; do
+		say "$1: insmod -> transition 0 with $n $2 tasks ($4 reps)"
+		rep=1
+		while [ "$rep" -le "$4" ]; do
+			for v in $(orders "$rep"); do
+				echo "$2 $n" >"$dbg/tasks" || { say "error: cannot start $n tasks"; continue; }
+				timed_load "klp_bench_patch_$v" "$bench/klp_bench_patch_$v.ko"
+				echo stop >"$dbg/tasks"
+				record_times "$1" "$v" "$n" "$rep" "klp_bench_patch_$v"
+				unload "klp_bench_patch_$v"
 			done
-			echo stop >"$dbg/tasks"
+			rep=$((rep + 1))
 		done
 	done
 }
 
+bench_transition() {
+	one_cpu
+	transition_runs transition_sleep sleep "$trans_ns" "$trans_reps"
+	transition_runs transition_busy busy "$trans_ns" "$trans_reps"
+	all_cpus
+	# The same on both CPUs, for one N: there the latency is mostly the
+	# core's retry period.
+	transition_runs transition2_sleep sleep "$trans2_n" "$trans2_reps"
+}
+
 bench_replace() {
+	one_cpu
 	for k in $replace_ks; do
 		say "atomic replace of a $k-function patch ($replace_reps reps)"
 		rep=1
@@ -223,6 +265,7 @@ bench_replace() {
 			rep=$((rep + 1))
 		done
 	done
+	all_cpus
 }
 
 # The modules whose size and load time are measured: "LABEL VARIANT NAME KO",
