@@ -12,8 +12,8 @@
  *            picoseconds. The pairs let the host divide out how fast the
  *            emulated CPU ran at the time.
  *   tasks    write "sleep N" or "busy N": start N kernel threads that sleep,
- *            or spin at nice 19 (yielding with cond_resched()); write "stop"
- *            to end them
+ *            or spin as SCHED_IDLE tasks (yielding with cond_resched()),
+ *            and return once each has run; write "stop" to end them
  *   blocker  write 1: start a thread asleep in klp_bench_blocker(), which
  *            holds any transition of a patch of that function open; write 0:
  *            let it go
@@ -27,6 +27,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
+#include <uapi/linux/sched/types.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -47,6 +48,9 @@ static struct task_struct **klp_bench_tasks;
 static unsigned int klp_bench_ntasks;
 static const char *klp_bench_task_kind = "none";
 static bool klp_bench_stop_spinning;
+/* How many of them have started running, and who waits for all of them. */
+static atomic_t klp_bench_started;
+static DECLARE_WAIT_QUEUE_HEAD(klp_bench_started_wq);
 
 static struct task_struct *klp_bench_blocker_task;
 
@@ -77,21 +81,31 @@ static void klp_bench_sleep_until_stopped(void)
 	__set_current_state(TASK_RUNNING);
 }
 
+/* Tells klp_bench_start_tasks() that one more task runs. */
+static void klp_bench_task_started(void)
+{
+	atomic_inc(&klp_bench_started);
+	wake_up(&klp_bench_started_wq);
+}
+
 static int klp_bench_sleeper(void *data)
 {
+	klp_bench_task_started();
 	klp_bench_sleep_until_stopped();
 	return 0;
 }
 
 /*
- * Spins at the lowest priority: the kernel's own workers (the livepatch
- * transition work, RCU, the workqueues that synchronize_rcu_tasks_rude() and
- * text patching use) still get a CPU. At nice 0, 100 spinners on 2 CPUs
- * starved them so that disabling one patch took 87 s.
+ * Spins, as a SCHED_IDLE task (set before it first runs): the kernel's own
+ * workers (the livepatch transition work, RCU, the workqueues text patching
+ * and klp_synchronize_transition() wait for) still get the CPU when they
+ * need it. As normal tasks, 100 spinners on 2 CPUs starved them so that
+ * disabling one patch took 87 s; at nice 19, 1000 on one CPU still held a
+ * woken kworker back for seconds.
  */
 static int klp_bench_spinner(void *data)
 {
-	set_user_nice(current, MAX_NICE);
+	klp_bench_task_started();
 	while (!READ_ONCE(klp_bench_stop_spinning) && !kthread_should_stop())
 		cond_resched();
 	klp_bench_sleep_until_stopped();
@@ -211,10 +225,22 @@ static int klp_bench_start_tasks(int (*fn)(void *), const char *kind,
 			return PTR_ERR(task);
 		}
 		get_task_struct(task);
+		/* Before it first runs, so that it never competes as a normal task. */
+		if (fn == klp_bench_spinner) {
+			struct sched_attr attr = { .sched_policy = SCHED_IDLE };
+
+			WARN_ON_ONCE(sched_setattr_nocheck(task, &attr));
+		}
 		klp_bench_tasks[klp_bench_ntasks++] = task;
 	}
+	atomic_set(&klp_bench_started, 0);
 	for (i = 0; i < n; i++)
 		wake_up_process(klp_bench_tasks[i]);
+	/* A task that never ran is not yet asleep (or spinning) where it should be. */
+	if (!wait_event_timeout(klp_bench_started_wq,
+				atomic_read(&klp_bench_started) == n, 10 * HZ))
+		pr_warn("klp_bench: only %d of %u tasks started within 10 s\n",
+			atomic_read(&klp_bench_started), n);
 	return 0;
 }
 

@@ -241,7 +241,7 @@ def markdown(r, args, load):
     w("| case | param | C insmod → 0 | Rust insmod → 0 | ratio | C insmod → enable | Rust insmod → enable |"
       " C enable → 0 | Rust enable → 0 |")
     w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    cases = (("transition_sleep", "N sleeping"), ("transition_busy", "N busy (nice 19)"),
+    cases = (("transition_sleep", "N sleeping"), ("transition_busy", "N busy (SCHED_IDLE)"),
              ("replace", "replace, K NOPs"), ("patch_k", "K-function patch"),
              ("transition2_sleep", "2 CPUs, N sleeping"))
     for section, label in cases:

@@ -24,7 +24,8 @@
 #
 # KLP_BENCH_QUICK=1 runs a short version (fewer repetitions, N <= 100, K <= 10);
 # KLP_BENCH_PARTS (e.g. "calls footprint"), KLP_BENCH_NS and KLP_BENCH_KS pick
-# parts and values, for development.
+# parts and values, and KLP_BENCH_DYNDBG=1 logs the core's debug lines, for
+# development.
 set -u
 results=$1
 kdir=$2
@@ -328,6 +329,9 @@ main() {
 	# point).
 	chrt -f -p 10 $$ >/dev/null || say "warning: cannot make the driver real-time"
 	KLP_TRANSITION_TIMEOUT=300
+	# For development: the core's debug lines (which task blocked a transition).
+	[ "${KLP_BENCH_DYNDBG:-0}" = 0 ] ||
+		echo 'file kernel/livepatch/* +p' >/proc/dynamic_debug/control
 
 	say "guest kernel $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "section,metric,variant,param,rep,value,unit" >"$raw"

@@ -14,7 +14,8 @@
 # shared machine, so they are reported, not judged. KLP_BENCH_QUICK=1 runs a
 # short version for development (results/bench/ only, Documentation/ is left
 # alone unless KLP_BENCH_OUT says where to write); KLP_BENCH_PARTS,
-# KLP_BENCH_NS and KLP_BENCH_KS narrow it down (see bench/run-in-guest.sh).
+# KLP_BENCH_NS, KLP_BENCH_KS and KLP_BENCH_DYNDBG are for development (see
+# bench/run-in-guest.sh).
 set -eu
 export KLP_LOG_TAG=bench
 # shellcheck source=scripts/common.sh
@@ -87,6 +88,7 @@ trap 'kill "$sampler" 2>/dev/null || true' EXIT
 KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-1500} "$KLP_TOP/scripts/run-vm.sh" "$results" \
 	"KLP_BENCH_QUICK=$quick KLP_BENCH_PARTS='${KLP_BENCH_PARTS:-calls transition replace footprint}'" \
 	"${KLP_BENCH_NS:+KLP_BENCH_NS='$KLP_BENCH_NS'} ${KLP_BENCH_KS:+KLP_BENCH_KS='$KLP_BENCH_KS'}" \
+	"${KLP_BENCH_DYNDBG:+KLP_BENCH_DYNDBG='$KLP_BENCH_DYNDBG'}" \
 	"sh '$KLP_TOP/bench/run-in-guest.sh' '$results' '$kdir'"
 kill "$sampler" 2>/dev/null || true
 [ -f "$results/guest-finished" ] ||
