@@ -15,13 +15,14 @@
  *            or spin as SCHED_IDLE tasks (yielding with cond_resched()),
  *            and return once each has run; write "stop" to end them
  *   blocker  write 1: start a thread asleep in klp_bench_blocker(), which
- *            holds any transition of a patch of that function open; write 0:
- *            let it go
+ *            holds any transition of a patch of that function open, and
+ *            return once it is in there; write 0: let it go
  *   align    write MS: return once jiffies is MS milliseconds past a whole
  *            second (the livepatch core retries a transition on whole seconds)
  *   nops     read: how many klp_bench_nop_NN() functions are patched now
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
@@ -316,8 +317,15 @@ static ssize_t klp_bench_blocker_write(struct file *file, const char __user *ubu
 		if (IS_ERR(task)) {
 			ret = PTR_ERR(task);
 		} else {
+			unsigned int waited;
+
 			get_task_struct(task);
 			klp_bench_blocker_task = task;
+			/* A transition started before it is in there would not wait for it. */
+			for (waited = 0; !klp_bench_blocked() && waited < 5000; waited++)
+				msleep(1);
+			if (!klp_bench_blocked())
+				ret = -ETIMEDOUT;
 		}
 	}
 	mutex_unlock(&klp_bench_lock);

@@ -14,6 +14,7 @@
 int klp_bench_target_fn(int x);
 int klp_bench_ref_fn(int x);
 void klp_bench_blocker(void);
+int klp_bench_blocked(void);
 void klp_bench_release(bool release);
 int klp_bench_call_nops(void);
 

@@ -38,12 +38,23 @@ noinline int klp_bench_ref_fn(int x)
 EXPORT_SYMBOL_GPL(klp_bench_ref_fn);
 
 static DECLARE_COMPLETION(klp_bench_released);
+static atomic_t klp_bench_blocked_tasks = ATOMIC_INIT(0);
 
 noinline void klp_bench_blocker(void)
 {
+	/* From here on this function is on the task's stack. */
+	atomic_inc(&klp_bench_blocked_tasks);
 	wait_for_completion(&klp_bench_released);
+	atomic_dec(&klp_bench_blocked_tasks);
 }
 EXPORT_SYMBOL_GPL(klp_bench_blocker);
+
+/* How many tasks are inside klp_bench_blocker() now. */
+int klp_bench_blocked(void)
+{
+	return atomic_read(&klp_bench_blocked_tasks);
+}
+EXPORT_SYMBOL_GPL(klp_bench_blocked);
 
 /* Lets the tasks in klp_bench_blocker() go (true), or re-arms it (false). */
 void klp_bench_release(bool release)

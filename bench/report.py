@@ -48,8 +48,10 @@ def param_key(param):
 
 
 def load(path):
-    """Samples grouped by (section, metric, variant, param), in file order."""
+    """Samples grouped by (section, metric, variant, param), in file order,
+    and the same by repetition."""
     groups = OrderedDict()
+    by_rep = {}
     units = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
@@ -59,8 +61,9 @@ def load(path):
                 continue
             key = (row["section"], row["metric"], row["variant"], row["param"])
             groups.setdefault(key, []).append(value)
+            by_rep.setdefault(key, {})[row["rep"]] = value
             units[key] = row["unit"]
-    return groups, units
+    return groups, by_rep, units
 
 
 class Stats:
@@ -94,9 +97,17 @@ def verdict(ratio, target):
 
 
 class Report:
-    def __init__(self, groups, units):
+    def __init__(self, groups, by_rep, units):
         self.stats = {key: Stats(values) for key, values in groups.items()}
+        self.by_rep = by_rep
         self.units = units
+
+    def paired(self, section, metric, param):
+        """Stats of Rust/C per repetition: each C run and the Rust run next to it."""
+        c = self.by_rep.get((section, metric, "c", str(param)), {})
+        rs = self.by_rep.get((section, metric, "rs", str(param)), {})
+        ratios = [rs[rep] / c[rep] for rep in c if rep in rs and c[rep]]
+        return Stats(ratios) if ratios else None
 
     def get(self, section, metric, variant, param="-"):
         return self.stats.get((section, metric, variant, str(param)))
@@ -121,13 +132,14 @@ class Report:
 
 
 def ratio_rows(r):
-    """(what, C, Rust, ratio, target) for the headline table."""
+    """(what, C cell, Rust cell, ratio, ratio note, target) for the headline table."""
     rows = []
-    for kind, label in (("patched", "patched call, ns per call (lower decile)"),
-                        ("transition", "call during a transition, ns per call (lower decile)")):
-        c = r.get("calls", "ns_per_call", f"{kind}_c")
-        rs = r.get("calls", "ns_per_call", f"{kind}_rs")
-        rows.append((label, c, rs, r.ratio(rs, c, "p10"), CALL_TARGET, 1, "p10"))
+    for kind, label in (("patched", "patched call, cost relative to an unpatched call"),
+                        ("transition", "call during a transition, relative cost")):
+        c = r.get("calls", "relative_cost", f"{kind}_c")
+        rs = r.get("calls", "relative_cost", f"{kind}_rs")
+        rows.append((label, spread(c, 2) if c else "-", spread(rs, 2) if rs else "-",
+                     r.ratio(rs, c), "of the medians", CALL_TARGET))
     for section, label in (("transition_sleep", "insmod → transition 0, {} sleeping tasks"),
                            ("transition_busy", "insmod → transition 0, {} busy tasks"),
                            ("replace", "insmod → transition 0, replacing a {}-function patch"),
@@ -136,8 +148,11 @@ def ratio_rows(r):
         for p in r.params(section, "insmod_to_complete_ms"):
             c = r.get(section, "insmod_to_complete_ms", "c", p)
             rs = r.get(section, "insmod_to_complete_ms", "rs", p)
-            rows.append((label.format(p) + ", ms", c, rs, r.ratio(rs, c), LATENCY_TARGET, 0,
-                         "median"))
+            pairs = r.paired(section, "insmod_to_complete_ms", p)
+            note = f"pairs {fmt(pairs.min, 2)}–{fmt(pairs.max, 2)}" if pairs else ""
+            rows.append((label.format(p) + ", ms", spread(c, 0) if c else "-",
+                         spread(rs, 0) if rs else "-", pairs.median if pairs else None,
+                         note, LATENCY_TARGET))
     for label, c_label in COUNTERPARTS.items():
         c = r.get("footprint", "resident_bytes", "c", c_label)
         rs = r.get("footprint", "resident_bytes", "rs", label)
@@ -146,7 +161,8 @@ def ratio_rows(r):
         what = f"resident size, {label}"
         if c_label != label:
             what += f" (vs {c_label})"
-        rows.append((what + ", bytes", c, rs, r.ratio(rs, c), SIZE_TARGET, 0, "median"))
+        rows.append((what + ", bytes", fmt(c.median, 0) if c else "-", fmt(rs.median, 0),
+                     r.ratio(rs, c), "", SIZE_TARGET))
     return rows
 
 
@@ -170,20 +186,19 @@ def markdown(r, args, load):
         w("")
     w("## Ratios (Rust / C)")
     w("")
-    w("Medians, in brackets min–max over all repetitions; for the call cost the"
-      " lower decile (see below), then the median and min–max.")
+    w("Medians, in brackets min–max over the repetitions. The call cost is"
+      " relative to an unpatched call made right next to it (see below). A"
+      " latency ratio is the median over the repetitions of the Rust run over"
+      " the C run next to it (in brackets: the lowest and highest such pair),"
+      " so that a slow moment of the shared host weighs on both.")
     w("")
     w("| measure | C | Rust | Rust/C | target | met |")
     w("| --- | --- | --- | --- | --- | --- |")
-    for what, c, rs, ratio, target, digits, stat in ratio_rows(r):
-        def cell(s):
-            if s is None:
-                return "-"
-            if stat == "p10":
-                return f"{fmt(s.p10, digits)}; {spread(s, digits)}"
-            return spread(s, digits)
-        w(f"| {what} | {cell(c)} | {cell(rs)} | "
-          f"{fmt(ratio, 3) if ratio is not None else '-'} | ≤ {target:g} | {verdict(ratio, target)} |")
+    for what, c, rs, ratio, note, target in ratio_rows(r):
+        shown = fmt(ratio, 3) if ratio is not None else "-"
+        if note and ratio is not None:
+            shown += f" ({note})"
+        w(f"| {what} | {c} | {rs} | {shown} | ≤ {target:g} | {verdict(ratio, target)} |")
     w("")
 
     w("## Patched-call cost")
@@ -191,13 +206,14 @@ def markdown(r, args, load):
     w("`klp_bench_target_fn()` called in a tight loop from the harness module,"
       " in short repetitions (a few ms each), each paired with the same loop over"
       " `klp_bench_ref_fn()`, an identical function that is never patched."
-      " The host was shared: whenever it took the emulated CPU away, a"
-      " repetition got longer, so the distribution has a long upper tail and"
-      " the lower decile (`p10`) is the figure compared; `relative` is the"
-      " per-repetition quotient of target and reference.")
+      " `relative` is the per-repetition quotient of the two, and the figure"
+      " compared: the emulated CPU's speed changed from one module load to the"
+      " next (it shows in the reference loop, which is the same for every"
+      " variant), which moves the ns per call of whole rounds but not their"
+      " quotient.")
     w("")
-    w("| variant | ns per call, p10 | median (min–max) | reference ns, p10 | relative, p10 | samples | returns |")
-    w("| --- | --- | --- | --- | --- | --- | --- |")
+    w("| variant | ns per call, median (min–max) | reference ns, median | relative, median (min–max) | samples | returns |")
+    w("| --- | --- | --- | --- | --- | --- |")
     names = {
         "unpatched": "unpatched",
         "patched_c": "patched by the C live patch",
@@ -211,8 +227,8 @@ def markdown(r, args, load):
         rel = r.get("calls", "relative_cost", variant)
         ret = r.get("calls", "returns", variant)
         if s:
-            w(f"| {label} | {fmt(s.p10, 1)} | {spread(s, 1)} | {fmt(ref.p10, 1) if ref else '-'} | "
-              f"{fmt(rel.p10, 2) if rel else '-'} | {s.n} | {fmt(ret.median, 0) if ret else '-'} |")
+            w(f"| {label} | {spread(s, 1)} | {fmt(ref.median, 1) if ref else '-'} | "
+              f"{spread(rel, 2) if rel else '-'} | {s.n} | {fmt(ret.median, 0) if ret else '-'} |")
     w("")
     w("`returns` is what one call returned: 1 for the original function, 2 for"
       " the replacement. During a transition the calling task may already be"
@@ -359,10 +375,10 @@ def main():
     ap.add_argument("--quick", default="0")
     args = ap.parse_args()
 
-    groups, units = load(args.raw)
+    groups, by_rep, units = load(args.raw)
     if not groups:
         sys.exit(f"report: no samples in {args.raw}")
-    r = Report(groups, units)
+    r = Report(groups, by_rep, units)
     load_samples = []
     if args.host_load and os.path.exists(args.host_load):
         with open(args.host_load) as f:

@@ -38,13 +38,13 @@ dbg=/sys/kernel/debug/klp_bench
 raw=$results/raw.csv
 
 if [ "${KLP_BENCH_QUICK:-0}" = 1 ]; then
-	call_rounds=2 call_iters=20000 call_reps=16
+	call_rounds=2 call_runs=2 call_iters=20000 call_reps=8
 	trans_ns="10 100" trans_reps=1 trans2_n=100 trans2_reps=1
 	replace_ks="1 10" replace_reps=1
 	load_reps=2
 else
-	call_rounds=4 call_iters=20000 call_reps=32
-	trans_ns="10 100 1000" trans_reps=5 trans2_n=100 trans2_reps=3
+	call_rounds=4 call_runs=4 call_iters=20000 call_reps=16
+	trans_ns="10 100 1000" trans_reps=7 trans2_n=100 trans2_reps=3
 	replace_ks="1 10 100" replace_reps=5
 	load_reps=3
 fi
@@ -159,37 +159,47 @@ all_cpus() {
 	align=$align_ms
 }
 
-# calls VARIANT ROUND: one `calls` run. Records, for each repetition, the ns
-# per call of klp_bench_target_fn() (ns_per_call), of the never patched
-# klp_bench_ref_fn() run right next to it (ref_ns_per_call), and their
-# quotient (relative_cost), which divides out how fast the emulated CPU was
-# running at the time; and what klp_bench_target_fn(0) returned (returns:
-# 1 original, 2 patched).
+# calls VARIANT ROUND: $call_runs `calls` runs, 0.2 s apart (so that one
+# moment of the shared host does not weigh on all samples). Records, for each
+# repetition, the ns per call of klp_bench_target_fn() (ns_per_call), of the
+# never patched klp_bench_ref_fn() run right next to it (ref_ns_per_call),
+# and their quotient (relative_cost), which divides out how fast the emulated
+# CPU was running at the time; and what klp_bench_target_fn(0) returned
+# (returns: 1 original, 2 patched).
 # (sh has no local variables: the names here are the function's own.)
 calls() {
+	calls_run=1
+	while [ "$calls_run" -le "$call_runs" ]; do
+		[ "$calls_run" = 1 ] || sleep 0.2
+		calls_once "$1" "$2.$calls_run" || return 1
+		calls_run=$((calls_run + 1))
+	done
+}
+
+# calls_once VARIANT REP_PREFIX: one `calls` run, recorded as above.
+calls_once() {
 	echo "$call_iters $call_reps" >"$dbg/calls" || return 1
 	read -r calls_ret calls_ps <"$dbg/calls"
 	record calls returns "$1" - "$2" "$calls_ret" value
 	# shellcheck disable=SC2086 # pairs of numbers
 	set -- "$1" "$2" $calls_ps
-	calls_variant=$1 calls_round=$2
+	calls_variant=$1 calls_prefix=$2
 	shift 2
 	calls_i=0
 	while [ $# -ge 2 ]; do
 		calls_i=$((calls_i + 1))
-		calls_rep=$calls_round.$calls_i
-		awk -v ref="$1" -v ps="$2" -v v="$calls_variant" -v rep="$calls_rep" 'BEGIN {
+		awk -v ref="$1" -v ps="$2" -v v="$calls_variant" -v rep="$calls_prefix.$calls_i" 'BEGIN {
 			printf "calls,ns_per_call,%s,-,%s,%.3f,ns\n", v, rep, ps / 1000
 			printf "calls,ref_ns_per_call,%s,-,%s,%.3f,ns\n", v, rep, ref / 1000
 			printf "calls,relative_cost,%s,-,%s,%.4f,x\n", v, rep, ps / ref
 		}' >>"$raw"
 		shift 2
 	done
-	say "calls $calls_variant (round $calls_round): returns $calls_ret, ps per call (ref, target): $calls_ps"
+	say "calls $calls_variant ($calls_prefix): returns $calls_ret"
 }
 
 bench_calls() {
-	say "patched-call cost: $call_rounds rounds of $call_reps x $call_iters calls per variant"
+	say "patched-call cost: $call_rounds rounds of $call_runs x $call_reps x $call_iters calls per variant"
 	round=1
 	while [ "$round" -le "$call_rounds" ]; do
 		calls unpatched "$round"
@@ -199,7 +209,7 @@ bench_calls() {
 			unload "klp_bench_patch_$v"
 		done
 		for v in $(orders "$round"); do
-			echo 1 >"$dbg/blocker"
+			echo 1 >"$dbg/blocker" || say "warning: the blocker thread did not block"
 			insmod "$bench/klp_bench_patch_$v.ko"
 			sleep 0.2
 			if [ "$(sysfs_value "$KLP_SYSFS/klp_bench_patch_$v/transition")" = 1 ]; then
