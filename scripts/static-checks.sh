@@ -35,7 +35,7 @@ check() {
 }
 
 rust_files() {
-	find src samples selftests -name '*.rs' | sort
+	find src samples selftests bench -name '*.rs' | sort
 }
 
 # unsafe blocks whose previous non-blank line is not a SAFETY comment.
@@ -47,10 +47,10 @@ unsafe_without_safety_comment() {
 		NF { prev = $0 }'
 }
 
-# Rust files of live patch samples (modules with a klp patch), where `unsafe`
+# Rust files of live patch modules (samples/, bench/), where `unsafe`
 # belongs only in replacement functions: `unsafe extern "C" fn` items.
 unsafe_outside_replacements() {
-	for file in $(find samples -name '*.rs' | sort); do
+	for file in $(find samples bench -name '*.rs' | sort); do
 		awk -v file="$file" '
 			/^[^ \t}\/#)\]]/ { item = $0 }
 			{ code = $0; sub(/\/\/.*/, "", code) }
@@ -69,7 +69,7 @@ compiles() {
 {
 	printf 'TAP version 13\n# static checks of the klp-rs sources\n'
 
-	shell_files="$(find scripts selftests samples -name '*.sh' | sort) .ci/run"
+	shell_files="$(find scripts selftests samples bench -name '*.sh' | sort) .ci/run"
 	if command -v shellcheck >/dev/null 2>&1; then
 		# shellcheck disable=SC2086 # a list of paths without spaces
 		check "shell scripts are shellcheck-clean" "$(shellcheck -x $shell_files 2>&1)"
@@ -79,7 +79,7 @@ compiles() {
 	# shellcheck disable=SC2086
 	check "shell scripts are POSIX sh (no bash shebang)" \
 		"$(grep -l '^#!.*bash' $shell_files 2>/dev/null)"
-	check "no static mut in src/, samples/, selftests/" \
+	check "no static mut in src/, samples/, selftests/ (and bench/)" \
 		"$(rust_files | xargs grep -n 'static mut' 2>/dev/null)"
 	check "every unsafe block has a // SAFETY: comment right above it" \
 		"$(unsafe_without_safety_comment)"

@@ -23,6 +23,7 @@ pub enum ModuleState {
 
 impl ModuleState {
     /// The name of the state as the kernel's C code spells it.
+    #[inline]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Live => "MODULE_STATE_LIVE",
@@ -60,11 +61,13 @@ pub struct CallbackObject<'a> {
 
 impl CallbackObject<'_> {
     /// The proof that the object is unpatched, in `post_unpatch` only.
+    #[inline]
     pub fn unpatched(&self) -> Option<&Unpatched<'_>> {
         self.unpatched.as_ref()
     }
 
     /// The module's name, or `None` for vmlinux.
+    #[inline]
     pub fn name(&self) -> Option<&CStr> {
         // `name` is null or the static NUL-terminated name from the patch description.
         // SAFETY: `ptr` is valid (type invariant).
@@ -78,12 +81,14 @@ impl CallbackObject<'_> {
     }
 
     /// Whether this is the kernel image rather than a module.
+    #[inline]
     pub fn is_vmlinux(&self) -> bool {
         self.name().is_none()
     }
 
     /// The state of the module, or `None` for vmlinux (or a module that is
     /// not loaded).
+    #[inline]
     pub fn module_state(&self) -> Option<ModuleState> {
         // The core sets `mod` while the module is loaded, and callbacks run
         // under `klp_mutex`, so the module cannot go away during the callback.
@@ -168,13 +173,14 @@ impl CallbackTable {
     }
 
     /// The `struct klp_callbacks` for the C side.
+    #[inline]
     pub(crate) fn to_raw(self) -> bindings::klp_callbacks {
         bindings::klp_callbacks {
             pre_patch: Some(self.pre_patch),
             post_patch: Some(self.post_patch),
             pre_unpatch: Some(self.pre_unpatch),
             post_unpatch: Some(self.post_unpatch),
-            ..Default::default()
+            post_unpatch_enabled: false,
         }
     }
 }
@@ -183,6 +189,7 @@ impl CallbackTable {
 ///
 /// `obj` must be the valid `klp_object` the core passes to a callback, and
 /// `unpatched` true only in `post_unpatch`.
+#[inline]
 unsafe fn callback_object<'a>(
     obj: *mut bindings::klp_object,
     unpatched: bool,

@@ -79,7 +79,7 @@ pub use func::{Func, NewFunc};
 pub use object::Object;
 pub use param::{Param, ParamArray};
 pub use patch::Patch;
-pub use registration::Registration;
+pub use registration::{Registration, StaticRegistration, Storage};
 pub use seq_file::SeqFile;
 pub use shadow::Shadow;
 pub use state::{State, StateDesc, StateRef};

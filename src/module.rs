@@ -29,9 +29,14 @@ macro_rules! modinfo_livepatch {
 /// Takes the `type:` of the module to define and the `patch:` static to
 /// enable, followed by the fields of the kernel's `module!` macro (`name`,
 /// `author`, `description`, `license`, ...). It defines the module type,
-/// tags the module `livepatch=Y`, and enables the patch in module init; the
-/// patch's memory lives in the module state until the module is unloaded,
-/// which the core allows only after the patch has been disabled.
+/// tags the module `livepatch=Y`, and enables the patch in module init.
+///
+/// The patch's C structures go into a [`Storage`](super::Storage) static
+/// sized for it at compile time, as a C live patch declares its arrays:
+/// nothing is allocated, and the module carries no vector code. The core
+/// lets the module be unloaded only after the patch has been disabled and
+/// released. (Sizing reads the `patch:` static in a constant, which needs
+/// rustc 1.83 or newer.)
 ///
 /// # Examples
 ///
@@ -55,15 +60,22 @@ macro_rules! livepatch_module {
 
         $crate::klp::modinfo_livepatch!();
 
+        /// The C structures of the patch, sized for it at compile time.
+        static __KLP_RS_STORAGE: $crate::klp::Storage<
+            { $patch.object_slots() },
+            { $patch.func_slots() },
+            { $patch.state_slots() },
+        > = $crate::klp::Storage::new();
+
         /// The live patch module: holds the enabled patch until it is unloaded.
         struct $type {
-            _registration: $crate::klp::Registration,
+            _registration: $crate::klp::StaticRegistration,
         }
 
         impl ::kernel::Module for $type {
             fn init(module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
                 ::core::result::Result::Ok(Self {
-                    _registration: $crate::klp::Registration::enable(&$patch, module)?,
+                    _registration: __KLP_RS_STORAGE.enable(&$patch, module)?,
                 })
             }
         }

@@ -59,4 +59,34 @@ impl Patch {
     pub const fn objects(&self) -> &'static [Object] {
         self.objects
     }
+
+    /// Entries of the `klp_object` array this patch needs, terminator
+    /// included: the `OBJECTS` of its [`Storage`](super::Storage).
+    #[inline]
+    pub const fn object_slots(&self) -> usize {
+        self.objects.len().saturating_add(1)
+    }
+
+    /// Entries of the `klp_func` array this patch needs: each object's
+    /// functions and a terminator after them. The `FUNCS` of its
+    /// [`Storage`](super::Storage).
+    #[inline]
+    pub const fn func_slots(&self) -> usize {
+        let mut slots: usize = 0;
+        let mut i = 0;
+        while i < self.objects.len() {
+            slots = slots
+                .saturating_add(self.objects[i].funcs.len())
+                .saturating_add(1);
+            i += 1;
+        }
+        slots
+    }
+
+    /// Entries of the `klp_state` array this patch needs, terminator
+    /// included: the `STATES` of its [`Storage`](super::Storage).
+    #[inline]
+    pub const fn state_slots(&self) -> usize {
+        self.states.len().saturating_add(1)
+    }
 }

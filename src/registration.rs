@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Enabling a [`Patch`]: building the C structures and handing them to the core.
+//!
+//! The structures live either in the module's own image, in a [`Storage`]
+//! sized at compile time (what [`livepatch_module!`](crate::livepatch_module)
+//! does, like a C live patch's static arrays), or on the heap, owned by a
+//! [`Registration`] (for a hand-written module that picks its patch at run
+//! time).
 
 use super::bindings;
-use super::callbacks::CallbackTable;
 use super::patch::Patch;
 use core::pin::Pin;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::error::{
     code::{EBUSY, EINVAL},
     to_result,
@@ -22,21 +27,247 @@ use kernel::ThisModule;
 static CURRENT_PATCH: AtomicPtr<bindings::klp_patch> = AtomicPtr::new(ptr::null_mut());
 
 /// This module's registered patch, if it has one.
+#[inline]
 pub(crate) fn current_patch() -> Option<*mut bindings::klp_patch> {
     let patch = CURRENT_PATCH.load(Ordering::Acquire);
     (!patch.is_null()).then_some(patch)
 }
 
-/// A live patch that has been enabled by `klp_enable_patch()`.
+/// A zeroed `T`, the state a C live patch's static structures start in.
+///
+/// # Safety
+///
+/// All-zero bytes must be a valid `T`: true of the `klp_*` structures, whose
+/// fields are integers, booleans, raw pointers and `Option`s of function
+/// pointers.
+const unsafe fn zeroed<T>() -> Opaque<T> {
+    // SAFETY: the caller guarantees that zero bytes are a valid `T`.
+    Opaque::new(unsafe { core::mem::zeroed() })
+}
+
+/// Fills zeroed memory with the C structures of `desc` and enables the patch.
+///
+/// The layout is the one the core expects: `patch` points to `objects` and
+/// `states`, each terminated by a zeroed entry, and each object to its run of
+/// `funcs`, terminated by a zeroed entry. A slice too short for `desc` is
+/// refused with `EINVAL` (see [`Patch::func_slots`] and friends for the sizes).
+///
+/// # Safety
+///
+/// The four are zeroed, used by nothing else, and stay in place (neither
+/// moved nor freed) until the core has released the patch, which happens
+/// before the module is unloaded.
+unsafe fn enable_in(
+    desc: &Patch,
+    module: &'static ThisModule,
+    patch: &Opaque<bindings::klp_patch>,
+    objects: &[Opaque<bindings::klp_object>],
+    funcs: &[Opaque<bindings::klp_func>],
+    states: &[Opaque<bindings::klp_state>],
+) -> Result {
+    // An object without functions is allowed when it has callbacks: the core
+    // still runs them (the kernel's callbacks demo does this for vmlinux). An
+    // object with neither would do nothing.
+    if desc.objects.is_empty()
+        || desc
+            .objects
+            .iter()
+            .any(|obj| obj.funcs.is_empty() && obj.callbacks.is_none())
+    {
+        pr_err!("klp-rs: a patch needs at least one object, each with functions or callbacks\n");
+        return Err(EINVAL);
+    }
+    if desc.states.iter().any(|state| state.id == 0) {
+        pr_err!("klp-rs: state id 0 is reserved (it ends the C array)\n");
+        return Err(EINVAL);
+    }
+
+    // Until `klp_enable_patch()` below, the structures are this function's
+    // alone (the caller's guarantee), so the writes through `Opaque::get()`
+    // race with nothing. Only the fields a C patch sets are written; the rest
+    // stays zeroed, and so does each terminator.
+    let mut func_slots = funcs.iter();
+    let mut object_slots = objects.iter();
+    for obj in desc.objects {
+        let object = object_slots.next().ok_or(EINVAL)?.get();
+        let run = Opaque::raw_get(func_slots.as_slice().as_ptr());
+        for func in obj.funcs {
+            let raw = func_slots.next().ok_or(EINVAL)?.get();
+            // SAFETY: `raw` is a valid `klp_func` no one else uses yet (see above).
+            unsafe {
+                (*raw).old_name = func.old_name.as_char_ptr();
+                (*raw).new_func = func.new_func.as_ptr();
+                (*raw).old_sympos = func.old_sympos;
+            }
+        }
+        // The run's terminator.
+        func_slots.next().ok_or(EINVAL)?;
+        // `run` points to the object's functions, terminated just above.
+        // SAFETY: `object` is a valid `klp_object` no one else uses yet (see above).
+        unsafe {
+            (*object).name = obj.name.map_or(ptr::null(), |name| name.as_char_ptr());
+            (*object).funcs = run;
+            if let Some(callbacks) = obj.callbacks {
+                (*object).callbacks = callbacks.to_raw();
+            }
+        }
+    }
+    object_slots.next().ok_or(EINVAL)?;
+    let mut state_slots = states.iter();
+    for state in desc.states {
+        let raw = state_slots.next().ok_or(EINVAL)?.get();
+        // SAFETY: `raw` is a valid `klp_state` no one else uses yet (see above).
+        unsafe {
+            (*raw).id = state.id;
+            (*raw).version = state.version;
+        }
+    }
+    state_slots.next().ok_or(EINVAL)?;
+
+    let raw = patch.get();
+    // The arrays it is given are complete and terminated.
+    // SAFETY: `raw` is a valid `klp_patch` no one else uses yet (see above).
+    unsafe {
+        (*raw).mod_ = module.as_ptr();
+        (*raw).objs = Opaque::raw_get(objects.as_ptr());
+        (*raw).states = Opaque::raw_get(states.as_ptr());
+        (*raw).replace = desc.replace;
+    }
+
+    // Callbacks run inside `klp_enable_patch()` and may look up states,
+    // so the patch is made current first.
+    if CURRENT_PATCH
+        .compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        pr_err!("klp-rs: a module can register only one patch\n");
+        return Err(EBUSY);
+    }
+
+    // The structures are complete and null-terminated. On failure the core
+    // has already let go of them. A failure is not logged here: the core has
+    // logged its reason, and an extra line would break tools that compare the
+    // kernel log exactly (the kernel's livepatch selftests do).
+    // SAFETY: they stay in place until the core releases them (the caller's guarantee).
+    let ret = unsafe { bindings::klp_enable_patch(raw) };
+    if let Err(err) = to_result(ret) {
+        CURRENT_PATCH.store(ptr::null_mut(), Ordering::Release);
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Memory for the C structures of one patch in the module's own image, the
+/// way a C live patch declares its `klp_patch`, `klp_object` and `klp_func`
+/// arrays as static data.
+///
+/// `OBJECTS`, `FUNCS` and `STATES` are the entries of each array, terminators
+/// included: [`Patch::object_slots`], [`Patch::func_slots`] and
+/// [`Patch::state_slots`] of the patch it is for.
+/// [`livepatch_module!`](crate::livepatch_module) declares one as a `static`
+/// for you. Compared with [`Registration`], nothing is allocated and no
+/// vector code is compiled into the module.
+///
+/// # Invariants
+///
+/// The structures are zeroed and unused until `used` is set, which happens
+/// once, by the first [`Storage::enable`].
+pub struct Storage<const OBJECTS: usize, const FUNCS: usize, const STATES: usize> {
+    used: AtomicBool,
+    patch: Opaque<bindings::klp_patch>,
+    objects: [Opaque<bindings::klp_object>; OBJECTS],
+    funcs: [Opaque<bindings::klp_func>; FUNCS],
+    states: [Opaque<bindings::klp_state>; STATES],
+}
+
+// SAFETY: the structures are written once, by the first `Storage::enable()`
+// (any later call fails before touching them), then only by the livepatch
+// core, under its own locking, from any thread. Shared references give no
+// other access.
+unsafe impl<const O: usize, const F: usize, const S: usize> Sync for Storage<O, F, S> {}
+
+impl<const OBJECTS: usize, const FUNCS: usize, const STATES: usize>
+    Storage<OBJECTS, FUNCS, STATES>
+{
+    /// Zeroed memory, for a `static`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        // INVARIANT: zeroed and not used yet.
+        Self {
+            used: AtomicBool::new(false),
+            // SAFETY: zero bytes are a valid `klp_patch` (see `zeroed`).
+            patch: unsafe { zeroed() },
+            // SAFETY: zero bytes are a valid `klp_object` (see `zeroed`).
+            objects: [const { unsafe { zeroed() } }; OBJECTS],
+            // SAFETY: zero bytes are a valid `klp_func` (see `zeroed`).
+            funcs: [const { unsafe { zeroed() } }; FUNCS],
+            // SAFETY: zero bytes are a valid `klp_state` (see `zeroed`).
+            states: [const { unsafe { zeroed() } }; STATES],
+        }
+    }
+
+    /// Builds the C structures for `desc` in this memory and enables the
+    /// patch for `module`, as [`Registration::enable`] does on the heap.
+    ///
+    /// Fails with `EINVAL` if the memory was sized for a smaller patch, and
+    /// with `EBUSY` if it was used before (it is written only once, even if
+    /// that first attempt failed) or this module already registered a patch.
+    #[inline]
+    pub fn enable(
+        &'static self,
+        desc: &'static Patch,
+        module: &'static ThisModule,
+    ) -> Result<StaticRegistration> {
+        if self.used.swap(true, Ordering::AcqRel) {
+            pr_err!("klp-rs: a klp::Storage can be used only once\n");
+            return Err(EBUSY);
+        }
+        // The structures are zeroed and unused (type invariant: `used` was
+        // not set before), and static: in place until the module is gone.
+        // SAFETY: zeroed, unused, and in place for as long as the core needs them.
+        unsafe {
+            enable_in(
+                desc,
+                module,
+                &self.patch,
+                &self.objects,
+                &self.funcs,
+                &self.states,
+            )
+        }?;
+        Ok(StaticRegistration { _private: () })
+    }
+}
+
+/// A live patch enabled from a [`Storage`]. Keep it in the module's state:
+/// dropping it, when the module goes, forgets the module's current patch.
+pub struct StaticRegistration {
+    _private: (),
+}
+
+impl Drop for StaticRegistration {
+    #[inline]
+    fn drop(&mut self) {
+        // The module is going: the core released the patch before it let the
+        // module's reference go.
+        CURRENT_PATCH.store(ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// A live patch that has been enabled by `klp_enable_patch()`, with its C
+/// structures on the heap.
+///
+/// For a module that implements [`kernel::Module`] by hand and picks its
+/// [`Patch`] at run time; [`livepatch_module!`](crate::livepatch_module)
+/// uses a [`Storage`] instead.
 ///
 /// It owns the `struct klp_patch` and the null-terminated `klp_object` and
 /// `klp_func` arrays built from a [`Patch`]. The livepatch core links them
 /// into its lists and sysfs, so they must neither move nor be freed while the
 /// core uses them. The core holds a reference to the patch module from
 /// `klp_enable_patch()` until the patch has been disabled and its kobjects
-/// released, so a `Registration` kept in the module's state (as
-/// [`livepatch_module!`](crate::livepatch_module) does) is dropped only after
-/// the core is done with it.
+/// released, so a `Registration` kept in the module's state is dropped only
+/// after the core is done with it.
 ///
 /// # Invariants
 ///
@@ -58,119 +289,52 @@ unsafe impl Send for Registration {}
 // SAFETY: see `Send`: shared references to a `Registration` allow nothing.
 unsafe impl Sync for Registration {}
 
+/// A vector of `len` zeroed `T`s.
+///
+/// # Safety
+///
+/// As for [`zeroed`]: all-zero bytes must be a valid `T`.
+#[inline]
+unsafe fn zeroed_vec<T>(len: usize) -> Result<KVec<Opaque<T>>> {
+    let mut vec = KVec::with_capacity(len, GFP_KERNEL)?;
+    for _ in 0..len {
+        // SAFETY: the caller guarantees that zero bytes are a valid `T`.
+        vec.push(unsafe { zeroed() }, GFP_KERNEL)?;
+    }
+    Ok(vec)
+}
+
 impl Registration {
-    /// Builds the C structures for `desc` and enables the patch for `module`.
+    /// Builds the C structures for `desc` on the heap and enables the patch
+    /// for `module`.
     ///
     /// Must be called from the module's init function; `module` must carry the
     /// `livepatch=Y` modinfo tag ([`modinfo_livepatch!`](crate::modinfo_livepatch)).
     /// On failure the core has already logged its reason (for example a
     /// function that could not be found, or an incompatible system state) and
     /// nothing is patched.
+    ///
+    /// `#[inline]` only so that a module that does not call it (one built with
+    /// [`livepatch_module!`](crate::livepatch_module)) does not carry its code:
+    /// the library is compiled into every module.
+    #[inline]
     pub fn enable(desc: &'static Patch, module: &'static ThisModule) -> Result<Self> {
-        // An object without functions is allowed when it has callbacks: the
-        // core still runs them (the kernel's callbacks demo does this for
-        // vmlinux). An object with neither would do nothing.
-        if desc.objects.is_empty()
-            || desc
-                .objects
-                .iter()
-                .any(|obj| obj.funcs.is_empty() && obj.callbacks.is_none())
-        {
-            pr_err!(
-                "klp-rs: a patch needs at least one object, each with functions or callbacks\n"
-            );
-            return Err(EINVAL);
-        }
-        if desc.states.iter().any(|state| state.id == 0) {
-            pr_err!("klp-rs: state id 0 is reserved (it ends the C array)\n");
-            return Err(EINVAL);
-        }
+        // SAFETY: zero bytes are a valid `klp_object` (see `zeroed`).
+        let objects = unsafe { zeroed_vec(desc.object_slots()) }?;
+        // SAFETY: zero bytes are a valid `klp_func` (see `zeroed`).
+        let funcs = unsafe { zeroed_vec(desc.func_slots()) }?;
+        // SAFETY: zero bytes are a valid `klp_state` (see `zeroed`).
+        let states = unsafe { zeroed_vec(desc.state_slots()) }?;
+        // SAFETY: zero bytes are a valid `klp_patch` (see `zeroed`).
+        let patch = KBox::pin(unsafe { zeroed() }, GFP_KERNEL)?;
 
-        // One run of functions per object, each followed by a zeroed terminator.
-        let func_count = desc.objects.iter().map(|obj| obj.funcs.len() + 1).sum();
-        let mut funcs = KVec::with_capacity(func_count, GFP_KERNEL)?;
-        for obj in desc.objects {
-            for func in obj.funcs {
-                let raw = bindings::klp_func {
-                    old_name: func.old_name.as_char_ptr(),
-                    new_func: func.new_func.as_ptr(),
-                    old_sympos: func.old_sympos,
-                    ..Default::default()
-                };
-                funcs.push(Opaque::new(raw), GFP_KERNEL)?;
-            }
-            funcs.push(Opaque::new(bindings::klp_func::default()), GFP_KERNEL)?;
-        }
+        // The heap buffers never move (no vector is resized again) and are
+        // not freed before the core releases them (see the type's documentation).
+        // SAFETY: the structures are zeroed, new, and in place for as long as the core needs them.
+        unsafe { enable_in(desc, module, &patch, &objects, &funcs, &states) }?;
 
-        let mut objects = KVec::with_capacity(desc.objects.len() + 1, GFP_KERNEL)?;
-        let mut first_func = 0;
-        for obj in desc.objects {
-            // The capacity was reserved above, so no push moved the buffer.
-            let run = Opaque::raw_get(funcs.as_ptr().wrapping_add(first_func));
-            first_func += obj.funcs.len() + 1;
-            let raw = bindings::klp_object {
-                name: obj.name.map_or(ptr::null(), |name| name.as_char_ptr()),
-                funcs: run,
-                callbacks: obj.callbacks.map(CallbackTable::to_raw).unwrap_or_default(),
-                ..Default::default()
-            };
-            objects.push(Opaque::new(raw), GFP_KERNEL)?;
-        }
-        objects.push(Opaque::new(bindings::klp_object::default()), GFP_KERNEL)?;
-
-        let mut states = KVec::with_capacity(desc.states.len() + 1, GFP_KERNEL)?;
-        for state in desc.states {
-            let raw = bindings::klp_state {
-                id: state.id,
-                version: state.version,
-                ..Default::default()
-            };
-            states.push(Opaque::new(raw), GFP_KERNEL)?;
-        }
-        states.push(Opaque::new(bindings::klp_state::default()), GFP_KERNEL)?;
-
-        let patch = KBox::pin(
-            Opaque::new(bindings::klp_patch {
-                mod_: module.as_ptr(),
-                objs: Opaque::raw_get(objects.as_ptr()),
-                states: Opaque::raw_get(states.as_ptr()),
-                replace: desc.replace,
-                ..Default::default()
-            }),
-            GFP_KERNEL,
-        )?;
-
-        // Callbacks run inside `klp_enable_patch()` and may look up states,
-        // so the patch is made current first.
-        if CURRENT_PATCH
-            .compare_exchange(
-                ptr::null_mut(),
-                patch.get(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_err()
-        {
-            pr_err!("klp-rs: a module can register only one patch\n");
-            return Err(EBUSY);
-        }
-
-        // `patch` and the arrays it points to are fully initialised,
-        // null-terminated and in heap memory that does not move. On success
-        // the returned `Registration` owns them until the core releases them
-        // (see the type's documentation); on failure the core already has.
-        // A failure is not logged here: the core has logged its reason, and an
-        // extra line would break tools that compare the kernel log exactly
-        // (the kernel's livepatch selftests do).
-        // SAFETY: the structures are complete and outlive the core's use.
-        let ret = unsafe { bindings::klp_enable_patch(patch.get()) };
-        if let Err(err) = to_result(ret) {
-            CURRENT_PATCH.store(ptr::null_mut(), Ordering::Release);
-            return Err(err);
-        }
-
-        // INVARIANT: the arrays were built above and are not resized again;
-        // `klp_enable_patch()` succeeded.
+        // INVARIANT: the arrays were built by `enable_in`, are not resized
+        // again, and `klp_enable_patch()` succeeded.
         Ok(Self {
             _patch: patch,
             _objects: objects,
@@ -181,6 +345,7 @@ impl Registration {
 }
 
 impl Drop for Registration {
+    #[inline]
     fn drop(&mut self) {
         // The module is going: the core released the patch before it let the
         // module's reference go (see the type's documentation).

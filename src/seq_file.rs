@@ -27,6 +27,7 @@ impl SeqFile {
     ///
     /// `ptr` must be the `seq_file` passed to the show function being
     /// replaced, and the returned reference must not outlive that call.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::seq_file) -> &'a Self {
         // INVARIANT: the caller passes the live `seq_file` of this call.
         // SAFETY: `SeqFile` is a transparent wrapper of `seq_file`.
@@ -34,6 +35,7 @@ impl SeqFile {
     }
 
     /// Appends `text`.
+    #[inline]
     pub fn puts(&self, text: &CStr) {
         // SAFETY: the `seq_file` is live (type invariant) and `text` is NUL-terminated.
         unsafe { bindings::__seq_puts(self.0.get(), text.as_char_ptr()) };
@@ -41,6 +43,7 @@ impl SeqFile {
 
     /// Appends formatted text, as `write!` would. Use it with `format_args!`:
     /// `m.print(format_args!("read {} times\n", n))`.
+    #[inline]
     pub fn print(&self, args: fmt::Arguments<'_>) {
         // `%pA` makes vsnprintf() format a `fmt::Arguments` through the
         // kernel crate's `rust_fmt_argument()`, as `pr_info!` does.

@@ -174,6 +174,7 @@ fn key<O>(obj: &O) -> *mut c_void {
 }
 
 /// The C flags for an allocation, for the few `Flags` values that make sense here.
+#[inline]
 fn raw_gfp(gfp: Flags) -> Result<bindings::gfp_t> {
     if gfp == flags::GFP_KERNEL {
         Ok(bindings::GFP_KERNEL)

@@ -1,0 +1,103 @@
+#!/bin/sh
+# `make bench`: measure the Rust live patches against equivalent C ones in one
+# run of the test VM, and write the results into Documentation/bench/.
+#
+#   scripts/bench.sh
+#
+# Builds (or reuses) the test kernel, the modules of samples/ and bench/,
+# boots the VM once to run bench/run-in-guest.sh, then turns its samples into
+# Documentation/bench/results.csv, results.md and latency.png with
+# bench/report.py (Debian's python3-matplotlib, installed here if missing).
+# Raw samples, the guest's kernel log and console log stay in results/bench/.
+#
+# Not part of `make check`: the numbers come from an emulated (TCG) VM on a
+# shared machine, so they are reported, not judged. KLP_BENCH_QUICK=1 runs a
+# short version for development (results/bench/ only, Documentation/ is left
+# alone unless KLP_BENCH_OUT says where to write); KLP_BENCH_PARTS,
+# KLP_BENCH_NS, KLP_BENCH_KS and KLP_BENCH_DYNDBG are for development (see
+# bench/run-in-guest.sh).
+set -eu
+export KLP_LOG_TAG=bench
+# shellcheck source=scripts/common.sh
+. "$(dirname -- "$0")/common.sh"
+
+start=$(date +%s)
+results=$KLP_TOP/results/bench
+quick=${KLP_BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+	out=${KLP_BENCH_OUT:-$results/report}
+else
+	out=${KLP_BENCH_OUT:-$KLP_TOP/Documentation/bench}
+fi
+python=/usr/bin/python3
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		return 1
+	fi
+}
+
+# ensure_matplotlib: Debian's python3-matplotlib, for the plot. Only the plot
+# needs it: without it the tables are still written.
+ensure_matplotlib() {
+	if "$python" -c 'import matplotlib' 2>/dev/null; then
+		return
+	fi
+	log "installing Debian's python3-matplotlib (for the latency plot)"
+	if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends python3-matplotlib >"$results/apt.log" 2>&1; then
+		as_root apt-get update -q >>"$results/apt.log" 2>&1 || true
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends python3-matplotlib >>"$results/apt.log" 2>&1 ||
+			log "warning: could not install python3-matplotlib (see $results/apt.log); no plot"
+	fi
+}
+
+# sample_load FILE: appends the host's 1-minute load average to FILE every 10 s.
+sample_load() {
+	while :; do
+		cut -d' ' -f1 /proc/loadavg >>"$1"
+		sleep 10
+	done
+}
+
+rm -rf "$results"
+mkdir -p "$results"
+
+log "step 1/5: toolchain"
+"$KLP_TOP/scripts/setup-toolchain.sh"
+ensure_matplotlib
+
+log "step 2/5: test kernel, samples and benchmark modules"
+"$KLP_TOP/scripts/build-modules.sh"
+kdir=$("$KLP_TOP/scripts/build-kernel.sh")
+log "make -C $kdir M=$KLP_TOP/bench"
+# shellcheck disable=SC2046 # one make variable per line
+make -C "$kdir" M="$KLP_TOP/bench" $(kbuild_vars) -j"$(($(nproc) + 1))" >"$results/build.log" 2>&1 ||
+	{ tail -n 30 "$results/build.log" >&2; die "building bench/ failed (log: $results/build.log)"; }
+
+log "step 3/5: measuring in the VM (host load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+sample_load "$results/host-load.txt" &
+sampler=$!
+trap 'kill "$sampler" 2>/dev/null || true' EXIT
+# shellcheck disable=SC2016 # the quotes are for the guest's shell; $... expand here
+KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-1500} "$KLP_TOP/scripts/run-vm.sh" "$results" \
+	"KLP_BENCH_QUICK=$quick KLP_BENCH_PARTS='${KLP_BENCH_PARTS:-calls transition replace footprint}'" \
+	"${KLP_BENCH_NS:+KLP_BENCH_NS='$KLP_BENCH_NS'} ${KLP_BENCH_KS:+KLP_BENCH_KS='$KLP_BENCH_KS'}" \
+	"${KLP_BENCH_DYNDBG:+KLP_BENCH_DYNDBG='$KLP_BENCH_DYNDBG'}" \
+	"sh '$KLP_TOP/bench/run-in-guest.sh' '$results' '$kdir'"
+kill "$sampler" 2>/dev/null || true
+[ -f "$results/guest-finished" ] ||
+	die "the guest did not finish the benchmark; console log: $results/console.log"
+
+log "step 4/5: report into $out"
+mkdir -p "$out"
+"$python" "$KLP_TOP/bench/report.py" --raw "$results/raw.csv" \
+	--host-load "$results/host-load.txt" --wall-seconds $(($(date +%s) - start)) \
+	--quick "$quick" --out "$out"
+
+log "step 5/5: done in $(elapsed "$start"): $out/results.md"
