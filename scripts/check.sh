@@ -10,7 +10,8 @@
 # livepatch selftests run unchanged: `upstream-rust` against our Rust test
 # modules, `upstream-c` against the C originals (the control), or one of their
 # scripts, e.g. `upstream-rust:test-state`. The default is all of them, in one
-# boot of the VM. Results and the guest console log are kept in results/check/.
+# run, in two VMs side by side (see below). Results are kept in results/check/,
+# each VM's console and kernel log in results/check/vm-NAME/.
 set -eu
 export KLP_LOG_TAG=check
 # shellcheck source=scripts/common.sh
@@ -38,21 +39,35 @@ kdir=$("$KLP_TOP/scripts/build-kernel.sh" 2>/dev/null)
 log "step 3/6: the kernel's livepatch selftests, C test modules, guest module tree"
 "$KLP_TOP/scripts/prepare-upstream.sh" "$kdir" "$upstream"
 
-# What the guest runs (entries) and the results the host judges (names).
-# The scripts that patch getpid while tasks hammer it run last. Under QEMU's
-# multi-threaded TCG, one vCPU has been seen executing a stale int3 in
-# __x64_sys_getpid after ftrace's text_poke_bp() on the other had finished
-# ("Oops: int3", a guest panic that loses every later result). check.sh
-# therefore runs TCG single-threaded (KLP_VM_TCG_SINGLE, see run-vm.sh);
+# What the guests run. Two VMs boot side by side, one per host core (QEMU's
+# TCG runs each single-threaded):
+#  - "smp", 2 vCPUs: what needs tasks on other CPUs while code is patched: our
+#    Rust test modules under the kernel's own selftests, the stress test, the
+#    syscall tests;
+#  - "up", 1 vCPU: the functional suites and the C control run of the
+#    kernel's selftests. With one vCPU a transition can finish as soon as it
+#    starts; with two, the idle task of the other CPU is running and the core
+#    only retries after a second (klp_transition_work), whatever the test.
+# Within a VM the scripts that patch getpid while tasks hammer it run last.
+# Under QEMU's multi-threaded TCG, one vCPU has been seen executing a stale
+# int3 in __x64_sys_getpid after ftrace's text_poke_bp() on the other had
+# finished ("Oops: int3", a guest panic that loses every later result), so
+# the smp VM runs TCG single-threaded (KLP_VM_TCG_SINGLE, see run-vm.sh) and
 # running these scripts last limits the damage if that is turned off.
-entries="modules:$upstream/modroot/lib/modules"
-late=
+entries_smp=
+entries_up=
+late_smp=
+late_up=
 names=
-# add ENTRY NAME: queue one script.
+# add ENTRY NAME: queue one script in its VM.
 add() {
 	case $2 in
-	*syscall*) late="$late $1" ;;
-	*) entries="$entries $1" ;;
+	upstream-rust-* | test-stress* | test-syscall*) vm=smp ;;
+	*) vm=up ;;
+	esac
+	case $2 in
+	*syscall*) eval "late_$vm=\"\$late_$vm \$1\"" ;;
+	*) eval "entries_$vm=\"\$entries_$vm \$1\"" ;;
 	esac
 	names="$names $2"
 }
@@ -77,7 +92,8 @@ for test; do
 		;;
 	esac
 done
-entries="$entries$late"
+entries_smp="$entries_smp$late_smp"
+entries_up="$entries_up$late_up"
 
 log "step 4/6: host tests (static checks, klpctl)"
 "$KLP_TOP/scripts/static-checks.sh" "$kdir" "$results" static-checks
@@ -86,20 +102,41 @@ log "step 4/6: host tests (static checks, klpctl)"
 # The guest does not inherit the host's environment: pass the test settings.
 if [ "$KLP_KERNEL_VARIANT" != base ]; then
 	KLP_STRESS_CYCLES=${KLP_STRESS_CYCLES:-100}
+	KLP_STRESS_SYSCALL_TASKS=${KLP_STRESS_SYSCALL_TASKS:-8}
 	KLP_TEST_TIMEOUT=${KLP_TEST_TIMEOUT:-5400}
 	KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-10800}
-	export KLP_STRESS_CYCLES KLP_TEST_TIMEOUT KLP_VM_TIMEOUT
+	export KLP_STRESS_CYCLES KLP_STRESS_SYSCALL_TASKS KLP_TEST_TIMEOUT KLP_VM_TIMEOUT
 fi
-env | grep -E '^KLP_(STRESS_[A-Z]+|TEST_TIMEOUT|TRANSITION_TIMEOUT)=' |
+env | grep -E '^KLP_(STRESS_[A-Z]+|TEST_TIMEOUT|TRANSITION_TIMEOUT|GUEST_[A-Z]+)=' |
 	sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/" >"$results/guest.env" || true
 
-log "step 5/6: running $(echo "$names" | wc -w) test script(s) in the VM"
+# run_vm NAME CPUS ENTRIES: one VM in results/NAME/, its output prefixed by
+# [NAME]; ENTRIES go in a file: the guest's command line has little room.
+run_vm() {
+	dir=$results/vm-$1
+	mkdir -p "$dir"
+	cp "$results/guest.env" "$dir/guest.env"
+	# shellcheck disable=SC2086 # one entry per word, no spaces in them
+	printf '%s\n' "modules:$upstream/modroot/lib/modules" $3 >"$dir/entries.list"
+	KLP_VM_CPUS=$2 KLP_VM_NAME=$1 "$KLP_TOP/scripts/run-vm.sh" "$dir" \
+		sh "$KLP_TOP/selftests/run-in-guest.sh" "$dir" "@$dir/entries.list" 2>&1 |
+		sed -u "s/^klp-rs: /[vm-$1] /"
+}
+
+log "step 5/6: running $(echo "$names" | wc -w) test script(s) in the VMs"
 export KLP_VM_TCG_SINGLE="${KLP_VM_TCG_SINGLE:-1}"
-# The list goes in a file: the guest's command line has little room.
-# shellcheck disable=SC2086 # one entry per word, no spaces in them
-printf '%s\n' $entries >"$results/entries.list"
-"$KLP_TOP/scripts/run-vm.sh" "$results" \
-	sh "$KLP_TOP/selftests/run-in-guest.sh" "$results" "@$results/entries.list"
+vms=
+if [ -n "$entries_smp" ]; then
+	run_vm smp 2 "$entries_smp" &
+	vms="$vms $!"
+fi
+if [ -n "$entries_up" ]; then
+	run_vm up 1 "$entries_up" &
+	vms="$vms $!"
+fi
+for vm in $vms; do
+	wait "$vm" || true
+done
 log "step 6/6: results (kept in $results)"
 status=0
 # shellcheck disable=SC2086 # names are result names without spaces

@@ -4,10 +4,11 @@
 #
 #   scripts/tap-summary.sh RESULTS_DIR TEST_SCRIPT...
 #
-# Counts the test cases (ok / not ok lines) of every script's TAP. A script
+# Counts the test cases (ok / not ok lines) of every script's TAP, found in
+# RESULTS_DIR (host tests) or in a guest's RESULTS_DIR/vm-NAME/. A script
 # that wrote nothing, stopped before its plan, or exited non-zero without a
 # failing case counts one more failure; so does a guest that did not finish.
-# The guest kernel's log counts as one more case (no WARN, BUG, lockdep or
+# Each guest's kernel log counts as one more case (no WARN, BUG, lockdep or
 # KASAN report), and kmemleak's report, when the guest left one, as another.
 # Exits 1 if anything failed or nothing was reported at all.
 set -eu
@@ -21,8 +22,26 @@ shift
 passed=0
 failed=0
 KERNEL_REPORTS='Kernel panic|BUG:|WARNING:|Oops|general protection fault|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|KASAN|UBSAN'
-extra=2
-[ ! -f "$results/kmemleak.log" ] || extra=3
+# The guests: RESULTS_DIR/vm-*/, or RESULTS_DIR itself for a single guest.
+guests=$(find "$results" -mindepth 1 -maxdepth 1 -type d -name 'vm-*' | sort)
+[ -n "$guests" ] || [ ! -f "$results/console.log" ] || guests=$results
+extra=0
+for guest in $guests; do
+	extra=$((extra + 2))
+	[ ! -f "$guest/kmemleak.log" ] || extra=$((extra + 1))
+done
+[ -n "$guests" ] || extra=1
+
+# result_dir NAME: the directory that holds NAME's results.
+result_dir() {
+	for dir in "$results" $guests; do
+		if [ -e "$dir/$1.tap" ] || [ -e "$dir/$1.rc" ]; then
+			printf '%s\n' "$dir"
+			return
+		fi
+	done
+	printf '%s\n' "$results"
+}
 skipped=0
 index=0
 
@@ -30,11 +49,12 @@ printf 'KTAP version 1\n1..%d\n' $(($# + extra))
 for test in "$@"; do
 	index=$((index + 1))
 	name=$(basename "$test" .sh)
-	tap=$results/$name.tap
-	rc=$(cat "$results/$name.rc" 2>/dev/null || echo none)
+	dir=$(result_dir "$name")
+	tap=$dir/$name.tap
+	rc=$(cat "$dir/$name.rc" 2>/dev/null || echo none)
 	if [ ! -s "$tap" ]; then
 		printf '# %s reported nothing (exit status %s)\n' "$name" "$rc"
-		[ ! -s "$results/$name.stderr" ] || sed 's/^/# stderr: /' "$results/$name.stderr"
+		[ ! -s "$dir/$name.stderr" ] || sed 's/^/# stderr: /' "$dir/$name.stderr"
 		printf 'not ok %d %s\n' "$index" "$name"
 		failed=$((failed + 1))
 		continue
@@ -52,7 +72,7 @@ for test in "$@"; do
 	fi
 	if [ -n "$broken" ]; then
 		printf '# %s %s\n' "$name" "$broken"
-		[ ! -s "$results/$name.stderr" ] || sed 's/^/# stderr: /' "$results/$name.stderr"
+		[ ! -s "$dir/$name.stderr" ] || sed 's/^/# stderr: /' "$dir/$name.stderr"
 		bad=$((bad + 1))
 	fi
 	passed=$((passed + ok))
@@ -65,40 +85,55 @@ for test in "$@"; do
 	fi
 done
 
-index=$((index + 1))
-if [ -f "$results/guest-finished" ]; then
-	printf 'ok %d guest finished\n' "$index"
-else
-	printf '# the guest never finished the run: see %s/console.log\n' "$results"
-	printf 'not ok %d guest finished\n' "$index"
-	failed=$((failed + 1))
-fi
-
-# The guest kernel's own verdict: no warning, bug, lockdep or KASAN report
-# in its log, and (on a kernel with kmemleak) no leak.
-index=$((index + 1))
-reports=$(grep -E "$KERNEL_REPORTS" "$results/console.log" 2>/dev/null | head -n 5)
-if [ -z "$reports" ]; then
-	printf 'ok %d guest kernel log has no WARN/BUG/Oops/lockdep/KASAN report\n' "$index"
-	passed=$((passed + 1))
-else
-	printf '# the guest kernel reported problems (full log: %s/console.log):\n' "$results"
-	grep -E -m 3 -A 12 "$KERNEL_REPORTS" "$results/console.log" | sed 's/^/#   /'
-	printf 'not ok %d guest kernel log has no WARN/BUG/Oops/lockdep/KASAN report\n' "$index"
-	failed=$((failed + 1))
-fi
-if [ -f "$results/kmemleak.log" ]; then
+# judge_guest DIR LABEL: the cases of one guest: it finished, its kernel log
+# has no warning, bug, lockdep or KASAN report, and (on a kernel with
+# kmemleak) no leak.
+judge_guest() {
 	index=$((index + 1))
-	if grep -q 'unreferenced object' "$results/kmemleak.log"; then
-		printf '# kmemleak found leaks:\n'
-		head -n 30 "$results/kmemleak.log" | sed 's/^/#   /'
-		printf 'not ok %d kmemleak found no leak\n' "$index"
-		failed=$((failed + 1))
-	else
-		printf 'ok %d kmemleak found no leak\n' "$index"
+	if [ -f "$1/guest-finished" ]; then
+		printf 'ok %d %s finished\n' "$index" "$2"
 		passed=$((passed + 1))
+	else
+		printf '# the %s never finished the run: see %s/console.log\n' "$2" "$1"
+		printf 'not ok %d %s finished\n' "$index" "$2"
+		failed=$((failed + 1))
 	fi
+	index=$((index + 1))
+	reports=$(grep -E "$KERNEL_REPORTS" "$1/console.log" 2>/dev/null | head -n 5)
+	if [ -f "$1/console.log" ] && [ -z "$reports" ]; then
+		printf 'ok %d %s kernel log has no WARN/BUG/Oops/lockdep/KASAN report\n' "$index" "$2"
+		passed=$((passed + 1))
+	else
+		printf '# the %s kernel reported problems (full log: %s/console.log):\n' "$2" "$1"
+		grep -E -m 3 -A 12 "$KERNEL_REPORTS" "$1/console.log" 2>/dev/null | sed 's/^/#   /'
+		printf 'not ok %d %s kernel log has no WARN/BUG/Oops/lockdep/KASAN report\n' "$index" "$2"
+		failed=$((failed + 1))
+	fi
+	if [ -f "$1/kmemleak.log" ]; then
+		index=$((index + 1))
+		if grep -q 'unreferenced object' "$1/kmemleak.log"; then
+			printf '# kmemleak found leaks in the %s:\n' "$2"
+			head -n 30 "$1/kmemleak.log" | sed 's/^/#   /'
+			printf 'not ok %d kmemleak found no leak in the %s\n' "$index" "$2"
+			failed=$((failed + 1))
+		else
+			printf 'ok %d kmemleak found no leak in the %s\n' "$index" "$2"
+			passed=$((passed + 1))
+		fi
+	fi
+}
+
+if [ -z "$guests" ]; then
+	index=$((index + 1))
+	printf '# no guest ran: %s has no vm-*/console.log\n' "$results"
+	printf 'not ok %d a guest ran\n' "$index"
+	failed=$((failed + 1))
 fi
+for guest in $guests; do
+	label=guest
+	[ "$guest" = "$results" ] || label="guest ${guest##*/}"
+	judge_guest "$guest" "$label"
+done
 
 summary="$passed passed, $failed failed"
 [ "$skipped" -eq 0 ] || summary="$summary, $skipped skipped"

@@ -4,7 +4,7 @@
 #
 #   scripts/upstream-summary.sh RESULTS_DIR
 #
-# Reads RESULTS_DIR/upstream-{rust,c}-test-*.tap (see selftests/upstream-tap.sh);
+# Reads RESULTS_DIR[/vm-*]/upstream-{rust,c}-test-*.tap (see selftests/upstream-tap.sh);
 # prints nothing if neither flavour ran. Counting and judging stay with
 # tap-summary.sh: this is only the comparison.
 set -eu
@@ -28,13 +28,18 @@ counts() {
 	[ "$skip" -eq 0 ] || printf ' (%s skipped)' "$skip"
 }
 
-scripts=$(find "$results" -maxdepth 1 -name 'upstream-*-test-*.tap' 2>/dev/null |
+# tap NAME: the path of NAME's TAP file, wherever a guest left it.
+tap() {
+	find "$results" -maxdepth 2 -name "$1.tap" | head -n 1
+}
+
+scripts=$(find "$results" -maxdepth 2 -name 'upstream-*-test-*.tap' 2>/dev/null |
 	sed 's:.*/upstream-[a-z]*-\(test-.*\)\.tap$:\1:' | sort -u)
 [ -n "$scripts" ] || exit 0
 
 printf '%-28s %-16s %s\n' "upstream script" "Rust modules" "C modules"
 for script in $scripts; do
 	printf '%-28s %-16s %s\n' "$script.sh" \
-		"$(counts "$results/upstream-rust-$script.tap")" \
-		"$(counts "$results/upstream-c-$script.tap")"
+		"$(counts "$(tap "upstream-rust-$script")")" \
+		"$(counts "$(tap "upstream-c-$script")")"
 done
