@@ -42,28 +42,36 @@ log "step 3/6: the kernel's livepatch selftests, C test modules, guest module tr
 # What the guests run. Two VMs boot side by side, one per host core (QEMU's
 # TCG runs each single-threaded):
 #  - "smp", 2 vCPUs: what needs tasks on other CPUs while code is patched: our
-#    Rust test modules under the kernel's own selftests, the stress test, the
-#    syscall tests;
-#  - "up", 1 vCPU: the functional suites and the C control run of the
+#    Rust test modules under the kernel's own selftests, the stress tests and
+#    the syscall tests;
+#  - "main", 1 vCPU: the functional suites and the C control run of the
 #    kernel's selftests. With one vCPU a transition can finish as soon as it
 #    starts; with two, the idle task of the other CPU is running and the core
 #    only retries after a second (klp_transition_work), whatever the test.
+#    On the debug kernel it has 2 vCPUs too, and takes the syscall stress so
+#    that the two long stress runs go side by side.
 # Within a VM the scripts that patch getpid while tasks hammer it run last.
 # Under QEMU's multi-threaded TCG, one vCPU has been seen executing a stale
 # int3 in __x64_sys_getpid after ftrace's text_poke_bp() on the other had
 # finished ("Oops: int3", a guest panic that loses every later result), so
-# the smp VM runs TCG single-threaded (KLP_VM_TCG_SINGLE, see run-vm.sh) and
+# the VMs run TCG single-threaded (KLP_VM_TCG_SINGLE, see run-vm.sh) and
 # running these scripts last limits the damage if that is turned off.
+main_cpus=1
+[ "$KLP_KERNEL_VARIANT" = base ] || main_cpus=2
 entries_smp=
-entries_up=
+entries_main=
 late_smp=
-late_up=
+late_main=
 names=
 # add ENTRY NAME: queue one script in its VM.
 add() {
 	case $2 in
+	test-stress-syscall)
+		vm=smp
+		[ "$KLP_KERNEL_VARIANT" = base ] || vm=main
+		;;
 	upstream-rust-* | test-stress* | test-syscall*) vm=smp ;;
-	*) vm=up ;;
+	*) vm=main ;;
 	esac
 	case $2 in
 	*syscall*) eval "late_$vm=\"\$late_$vm \$1\"" ;;
@@ -93,7 +101,7 @@ for test; do
 	esac
 done
 entries_smp="$entries_smp$late_smp"
-entries_up="$entries_up$late_up"
+entries_main="$entries_main$late_main"
 
 log "step 4/6: host tests (static checks, klpctl)"
 "$KLP_TOP/scripts/static-checks.sh" "$kdir" "$results" static-checks
@@ -130,8 +138,8 @@ if [ -n "$entries_smp" ]; then
 	run_vm smp 2 "$entries_smp" &
 	vms="$vms $!"
 fi
-if [ -n "$entries_up" ]; then
-	run_vm up 1 "$entries_up" &
+if [ -n "$entries_main" ]; then
+	run_vm main "$main_cpus" "$entries_main" &
 	vms="$vms $!"
 fi
 for vm in $vms; do

@@ -108,6 +108,10 @@ static NPIDS_ATTR: NpidsAttr = NpidsAttr(bindings::kobj_attribute {
     attr: bindings::attribute {
         name: kernel::c_str!("npids").as_char_ptr(),
         mode: 0o444,
+        // With lockdep the attribute also has its lock class keys (`key`,
+        // `skey`): zero, as in C's `__ATTR_RO`, for a static attribute.
+        // SAFETY: all zeroes (null pointers, no flags) is a valid `attribute`.
+        ..unsafe { core::mem::zeroed() }
     },
     show: Some(npids_show),
     store: None,
