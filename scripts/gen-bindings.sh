@@ -46,7 +46,7 @@ mkdir -p "$(dirname "$out")"
 # shellcheck disable=SC2086 # clang_flags is a list of separate arguments
 (cd "$kdir" && LIBCLANG_PATH=$KLP_LIBCLANG_PATH "$KLP_BINDGEN" "$header" \
 	--rust-target 1.68 --use-core --ctypes-prefix kernel::ffi \
-	--with-derive-default --no-debug '.*' \
+	--no-debug '.*' \
 	--no-doc-comments --enable-function-attribute-detection \
 	--allowlist-type 'klp_.*' \
 	--allowlist-function 'klp_(enable_patch|shadow_.*|get_state|get_prev_state)' \
