@@ -245,3 +245,31 @@ core_lines() {
 		esac
 	done
 }
+
+# expect_cycles N: runs the script's function `cycle` up to N times, stopping
+# at the first one that fails (`cycle` prints why), as one TAP line. Sets
+# done_cycles and seconds.
+expect_cycles() {
+	start=$(date +%s)
+	done_cycles=0
+	why=
+	while [ "$done_cycles" -lt "$1" ]; do
+		why=$(cycle) || break
+		done_cycles=$((done_cycles + 1))
+	done
+	# shellcheck disable=SC2034 # read by the calling script
+	seconds=$(($(date +%s) - start))
+	expect_eq "all $1 cycles completed and verified" "$1" "$done_cycles"
+	[ -z "$why" ] || diag "cycle $((done_cycles + 1)) failed: $why"
+}
+
+# expect_no_kernel_warning DESC: no warning, bug, oops or refcount error in
+# the kernel log since the last dmesg_mark.
+expect_no_kernel_warning() {
+	pattern='WARNING:|BUG:|Oops|refcount_t:'
+	if dmesg_since_mark | grep -Eq "$pattern"; then
+		fail "$1" "$(dmesg_since_mark | grep -E -A5 "$pattern" | head -n 20)"
+	else
+		pass "$1"
+	fi
+}

@@ -65,19 +65,8 @@ cycle() {
 }
 
 dmesg_mark
-start=$(date +%s)
-done_cycles=0
-why=
-while [ "$done_cycles" -lt "$CYCLES" ]; do
-	if ! why=$(cycle); then
-		break
-	fi
-	done_cycles=$((done_cycles + 1))
-done
-seconds=$(($(date +%s) - start))
+expect_cycles "$CYCLES"
 
-expect_eq "all $CYCLES cycles completed and verified" "$CYCLES" "$done_cycles"
-[ -z "$why" ] || diag "cycle $((done_cycles + 1)) failed: $why"
 diag "$done_cycles cycles in ${seconds}s under $TASKS getpid tasks"
 # shellcheck disable=SC2086 # a list of pids
 expect_ok "all $TASKS getpid tasks survived every cycle" kill -0 $pids
@@ -90,12 +79,7 @@ expect_eq "the core completed $CYCLES patching and $CYCLES unpatching transition
 	"$CYCLES $CYCLES" "$patched $unpatched"
 expect_eq "no live patch is left" "" "$(ls "$KLP_SYSFS")"
 expect_eq "$LP is not loaded" no "$(module_loaded "$LP" && echo yes || echo no)"
-if dmesg_since_mark | grep -Eq 'WARNING:|BUG:|Oops|refcount_t:'; then
-	fail "the kernel logged no warning during the stress" \
-		"$(dmesg_since_mark | grep -E -A5 'WARNING:|BUG:|Oops|refcount_t:' | head -n 20)"
-else
-	pass "the kernel logged no warning during the stress"
-fi
+expect_no_kernel_warning "the kernel logged no warning during the stress"
 
 cleanup_test_modules
 tap_end
