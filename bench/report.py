@@ -140,19 +140,23 @@ def ratio_rows(r):
         rs = r.get("calls", "relative_cost", f"{kind}_rs")
         rows.append((label, spread(c, 2) if c else "-", spread(rs, 2) if rs else "-",
                      r.ratio(rs, c), "of the medians", CALL_TARGET))
-    for section, label in (("transition_sleep", "insmod → transition 0, {} sleeping tasks"),
-                           ("transition_busy", "insmod → transition 0, {} busy tasks"),
-                           ("replace", "insmod → transition 0, replacing a {}-function patch"),
-                           ("transition2_sleep",
-                            "2 CPUs: insmod → transition 0, {} sleeping tasks")):
-        for p in r.params(section, "insmod_to_complete_ms"):
-            c = r.get(section, "insmod_to_complete_ms", "c", p)
-            rs = r.get(section, "insmod_to_complete_ms", "rs", p)
-            pairs = r.paired(section, "insmod_to_complete_ms", p)
-            note = f"pairs {fmt(pairs.min, 2)}–{fmt(pairs.max, 2)}" if pairs else ""
-            rows.append((label.format(p) + ", ms", spread(c, 0) if c else "-",
-                         spread(rs, 0) if rs else "-", pairs.median if pairs else None,
-                         note, LATENCY_TARGET))
+    for metric, start in (("enable_to_complete_ms", "enable"),
+                          ("insmod_to_complete_ms", "insmod")):
+        for section, label in (("transition_sleep", "{} → transition 0, {} sleeping tasks"),
+                               ("transition_busy", "{} → transition 0, {} busy tasks"),
+                               ("replace", "{} → transition 0, replacing a {}-function patch"),
+                               ("transition2_sleep",
+                                "2 CPUs: {} → transition 0, {} sleeping tasks")):
+            for p in r.params(section, metric):
+                c = r.get(section, metric, "c", p)
+                rs = r.get(section, metric, "rs", p)
+                pairs = r.paired(section, metric, p)
+                note = f"pairs {fmt(pairs.min, 2)}–{fmt(pairs.max, 2)}" if pairs else ""
+                digits = 1 if metric == "enable_to_complete_ms" else 0
+                rows.append((label.format(start, p) + ", ms",
+                             spread(c, digits) if c else "-",
+                             spread(rs, digits) if rs else "-",
+                             pairs.median if pairs else None, note, LATENCY_TARGET))
     for label, c_label in COUNTERPARTS.items():
         c = r.get("footprint", "resident_bytes", "c", c_label)
         rs = r.get("footprint", "resident_bytes", "rs", label)
@@ -191,6 +195,14 @@ def markdown(r, args, load):
       " latency ratio is the median over the repetitions of the Rust run over"
       " the C run next to it (in brackets: the lowest and highest such pair),"
       " so that a slow moment of the shared host weighs on both.")
+    w("")
+    w("Transition latency is given twice. `enable → transition 0` is what the"
+      " issue asks for: from the core's `enabling patch` line, in"
+      " `klp_enable_patch()`, to its `patching complete` line, when `transition`"
+      " reads 0. `insmod → transition 0` adds what comes before: starting"
+      " `insmod`, loading the module and its init up to `klp_enable_patch()`,"
+      " which is where a Rust and a C module really differ (and where the"
+      " emulated machine is noisiest).")
     w("")
     w("| measure | C | Rust | Rust/C | target | met |")
     w("| --- | --- | --- | --- | --- | --- |")

@@ -44,8 +44,8 @@ if [ "${KLP_BENCH_QUICK:-0}" = 1 ]; then
 	load_reps=2
 else
 	call_rounds=4 call_runs=4 call_iters=20000 call_reps=16
-	trans_ns="10 100 1000" trans_reps=7 trans2_n=100 trans2_reps=3
-	replace_ks="1 10 100" replace_reps=5
+	trans_ns="10 100 1000" trans_reps=11 trans2_n=100 trans2_reps=3
+	replace_ks="1 10 100" replace_reps=7
 	load_reps=3
 fi
 # For development: other N and K than the defaults.

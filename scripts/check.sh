@@ -115,7 +115,10 @@ if [ "$KLP_KERNEL_VARIANT" != base ]; then
 	KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-10800}
 	export KLP_STRESS_CYCLES KLP_STRESS_SYSCALL_TASKS KLP_TEST_TIMEOUT KLP_VM_TIMEOUT
 fi
-env | grep -E '^KLP_(STRESS_[A-Z]+|TEST_TIMEOUT|TRANSITION_TIMEOUT|GUEST_[A-Z]+)=' |
+# The getpid helper of the kernel's selftests, for our syscall tests.
+KLP_GETPID_HELPER=${KLP_GETPID_HELPER:-$upstream/test_klp-call_getpid}
+export KLP_GETPID_HELPER
+env | grep -E '^KLP_(STRESS_[A-Z_]+|TEST_TIMEOUT|TRANSITION_TIMEOUT|GUEST_[A-Z_]+|GETPID_HELPER)=' |
 	sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/" >"$results/guest.env" || true
 
 # run_vm NAME CPUS ENTRIES: one VM in results/NAME/, its output prefixed by
