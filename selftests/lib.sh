@@ -273,3 +273,20 @@ expect_no_kernel_warning() {
 		pass "$1"
 	fi
 }
+
+# kmemleak, on a kernel built with it (make check-debug).
+KLP_KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# kmemleak_clear: scans, then forgets the current suspects, so that a later
+# kmemleak_suspects shows only newer leaks. Does nothing without kmemleak.
+kmemleak_clear() {
+	[ -w "$KLP_KMEMLEAK" ] || return 0
+	echo scan >"$KLP_KMEMLEAK" && echo clear >"$KLP_KMEMLEAK"
+}
+
+# kmemleak_suspects: kmemleak's report of unreferenced objects, after two
+# scans 6 s apart (an object is reported only once it is 5 s old).
+kmemleak_suspects() {
+	echo scan >"$KLP_KMEMLEAK" && sleep 6 && echo scan >"$KLP_KMEMLEAK" &&
+		cat "$KLP_KMEMLEAK"
+}

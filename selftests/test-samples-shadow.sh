@@ -4,6 +4,8 @@
 # of each dummy and frees it in dummy_free(); livepatch_shadow_fix2, stacked
 # on top, counts the checks of each dummy in a second shadow variable. Then
 # the patches are undone in order, and the target is removed under a patch.
+# On a kernel with kmemleak, the leaks left are checked to be only the
+# sample's deliberate ones.
 # The target allocates a dummy every second and frees the expired ones (12 s
 # old) every 3 s, so the script waits for the log lines it expects.
 # shellcheck source=selftests/lib.sh
@@ -49,6 +51,9 @@ count_after_complete() {
 
 tap_begin "Rust livepatch_shadow_fix1/fix2: shadow variables fix a leak, then count checks"
 reset
+dmesg_mark
+leak_marker=$dmesg_marker
+kmemleak_clear
 
 # 1. The buggy module alone.
 dmesg_mark
@@ -133,6 +138,22 @@ expect_eq "$FIX1/$MOD/patched reads 0" 0 "$(sysfs_value "$KLP_SYSFS/$FIX1/$MOD/p
 expect_ok "disable $FIX1" disable_patch "$FIX1"
 expect_rmmod "$FIX1"
 expect_no_patches
-
 reset
+
+# 6. On a kernel with kmemleak (make check-debug): the only leaks are the
+#    ints that the original dummy_alloc() forgets, by design. They are then
+#    cleared, so that the run's last leak scan judges everything else.
+if [ -w "$KLP_KMEMLEAK" ]; then
+	report=$(kmemleak_suspects)
+	suspects=$(printf '%s\n' "$report" | grep -c '^unreferenced object')
+	ints=$(printf '%s\n' "$report" | grep -c '^unreferenced object .* (size 8):')
+	dmesg_marker=$leak_marker
+	allocs=$(kernel_lines_since_mark "^$MOD: dummy_alloc: dummy [0-9]+," | wc -l)
+	expect_eq "kmemleak: every leak is an 8-byte int that dummy_alloc() forgot" \
+		"$suspects" "$ints"
+	expect_ok "kmemleak: no more leaks ($suspects) than calls of the original dummy_alloc() ($allocs)" \
+		test "$suspects" -le "$allocs"
+	[ "$suspects" -eq "$ints" ] || diag "$(printf '%s\n' "$report" | head -n 40)"
+	echo clear >"$KLP_KMEMLEAK"
+fi
 tap_end
