@@ -2,7 +2,8 @@
 # `make check`: install what is missing, build (or reuse) the test kernel,
 # build the modules, run every selftest inside the VM, and judge the results.
 # `make check-debug` is the same on the debug kernel (KLP_KERNEL_VARIANT=debug:
-# lockdep, KASAN, kmemleak, object debugging), with 100 stress cycles.
+# lockdep, KASAN, kmemleak, object debugging), with 100 stress cycles (30 of
+# the syscall stress, whose cycles are slower).
 #
 #   scripts/check.sh [TEST...]
 #
@@ -110,10 +111,11 @@ log "step 4/6: host tests (static checks, klpctl)"
 # The guest does not inherit the host's environment: pass the test settings.
 if [ "$KLP_KERNEL_VARIANT" != base ]; then
 	KLP_STRESS_CYCLES=${KLP_STRESS_CYCLES:-100}
+	KLP_STRESS_SYSCALL_CYCLES=${KLP_STRESS_SYSCALL_CYCLES:-30}
 	KLP_STRESS_SYSCALL_TASKS=${KLP_STRESS_SYSCALL_TASKS:-8}
 	KLP_TEST_TIMEOUT=${KLP_TEST_TIMEOUT:-5400}
 	KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-10800}
-	export KLP_STRESS_CYCLES KLP_STRESS_SYSCALL_TASKS KLP_TEST_TIMEOUT KLP_VM_TIMEOUT
+	export KLP_STRESS_CYCLES KLP_STRESS_SYSCALL_CYCLES KLP_STRESS_SYSCALL_TASKS KLP_TEST_TIMEOUT KLP_VM_TIMEOUT
 fi
 # The getpid helper of the kernel's selftests, for our syscall tests.
 KLP_GETPID_HELPER=${KLP_GETPID_HELPER:-$upstream/test_klp-call_getpid}

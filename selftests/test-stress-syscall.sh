@@ -6,12 +6,12 @@
 # the replacement (its npids count drops to 0), getpid still returns the
 # right pid, and the unpatching transition ends with the module removable.
 #
-# KLP_STRESS_CYCLES (default 5; `make check-debug` runs 100) and
-# KLP_STRESS_SYSCALL_TASKS (default 4; make check-debug runs 8) set the size.
+# KLP_STRESS_SYSCALL_CYCLES (default 5; `make check-debug` runs 30) and
+# KLP_STRESS_SYSCALL_TASKS (default 4; `make check-debug` runs 8) set the size.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
-CYCLES=${KLP_STRESS_CYCLES:-5}
+CYCLES=${KLP_STRESS_SYSCALL_CYCLES:-5}
 TASKS=${KLP_STRESS_SYSCALL_TASKS:-4}
 LP=test_klp_syscall
 HELPER=${KLP_GETPID_HELPER:-$KLP_TOP/results/upstream/test_klp-call_getpid}
