@@ -123,8 +123,8 @@ export KLP_GETPID_HELPER
 env | grep -E '^KLP_(STRESS_[A-Z_]+|TEST_TIMEOUT|TRANSITION_TIMEOUT|GUEST_[A-Z_]+|GETPID_HELPER)=' |
 	sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/" >"$results/guest.env" || true
 
-# run_vm NAME CPUS ENTRIES: one VM in results/NAME/, its output prefixed by
-# [NAME]; ENTRIES go in a file: the guest's command line has little room.
+# run_vm NAME CPUS ENTRIES: one VM in results/vm-NAME/, its output prefixed by
+# [vm-NAME]; ENTRIES go in a file: the guest's command line has little room.
 run_vm() {
 	dir=$results/vm-$1
 	mkdir -p "$dir"
