@@ -31,16 +31,6 @@ else
 fi
 python=/usr/bin/python3
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo "$@"
-	else
-		return 1
-	fi
-}
-
 # ensure_matplotlib: Debian's python3-matplotlib, for the plot. Only the plot
 # needs it: without it the tables are still written.
 ensure_matplotlib() {

@@ -70,3 +70,16 @@ elapsed() {
 	s=$(( $(date +%s) - $1 ))
 	printf '%d:%02d' $((s / 60)) $((s % 60))
 }
+
+# as_root COMMAND...: runs COMMAND as root (directly, or through sudo). Says
+# so and returns 1 when neither is possible; callers under `set -e` stop there.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		log "error: need root (or sudo) to run: $*"
+		return 1
+	fi
+}

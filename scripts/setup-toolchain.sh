@@ -27,16 +27,6 @@ missing_packages() {
 	done
 }
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo "$@"
-	else
-		die "need root to run: $*"
-	fi
-}
-
 install_packages() {
 	missing=$(missing_packages)
 	if [ -z "$missing" ]; then
