@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn the samples of `make bench` into results.csv, results.md, latency.png.
 
-    bench/report.py --raw results/bench/raw.csv --out Documentation/bench \
-        [--host-load FILE] [--wall-seconds S] [--quick 0|1]
+    bench/report.py --results results/bench --out Documentation/bench \
+        [--wall-seconds S] [--quick 0|1]
 
-raw.csv has one sample a line, `section,metric,variant,param,rep,value,unit`,
-as bench/run-in-guest.sh writes it. results.csv has one line per
-(section, metric, variant, param): the number of samples, median, min, max.
-results.md leads with the Rust/C ratios against the targets. The plot needs
-matplotlib; without it the tables are still written.
+The results directory has one subdirectory per guest clock, `wall` and
+`icount` (see scripts/bench.sh), each with the raw.csv bench/run-in-guest.sh
+wrote, one sample a line: `section,metric,variant,param,rep,value,unit`, and
+the host's load average during that VM's run (host-load.txt). results.csv
+has one line per (section, metric, variant, param): the clock, the number of
+samples, median, min, max. results.md leads with the Rust/C ratios against
+the targets. The plot needs matplotlib; without it the tables are still
+written.
 """
 
 import argparse
@@ -47,23 +50,44 @@ def param_key(param):
     return (0, int(param)) if param.isdigit() else (1, param)
 
 
-def load(path):
+# The guest clocks, in the order their VMs run.
+CLOCKS = ("wall", "icount")
+
+
+def load(results):
     """Samples grouped by (section, metric, variant, param), in file order,
-    and the same by repetition."""
+    the same by repetition, their units, and the clock of each section."""
     groups = OrderedDict()
     by_rep = {}
     units = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            try:
-                value = float(row["value"])
-            except (TypeError, ValueError):
-                continue
-            key = (row["section"], row["metric"], row["variant"], row["param"])
-            groups.setdefault(key, []).append(value)
-            by_rep.setdefault(key, {})[row["rep"]] = value
-            units[key] = row["unit"]
-    return groups, by_rep, units
+    clocks = {}
+    for clock in CLOCKS:
+        path = os.path.join(results, clock, "raw.csv")
+        if not os.path.exists(path):
+            continue
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    value = float(row["value"])
+                except (TypeError, ValueError):
+                    continue
+                key = (row["section"], row["metric"], row["variant"], row["param"])
+                groups.setdefault(key, []).append(value)
+                by_rep.setdefault(key, {})[row["rep"]] = value
+                units[key] = row["unit"]
+                clocks[row["section"]] = clock
+    return groups, by_rep, units, clocks
+
+
+def host_load(results):
+    """The host's 1-minute load averages sampled during each VM's run."""
+    samples = OrderedDict()
+    for clock in CLOCKS:
+        path = os.path.join(results, clock, "host-load.txt")
+        if os.path.exists(path):
+            with open(path) as f:
+                samples[clock] = [float(x) for x in f.read().split() if x]
+    return samples
 
 
 class Stats:
@@ -97,10 +121,14 @@ def verdict(ratio, target):
 
 
 class Report:
-    def __init__(self, groups, by_rep, units):
+    def __init__(self, groups, by_rep, units, clocks):
         self.stats = {key: Stats(values) for key, values in groups.items()}
         self.by_rep = by_rep
         self.units = units
+        self.clocks = clocks
+
+    def clock(self, section):
+        return self.clocks.get(section)
 
     def paired(self, section, metric, param):
         """Stats of Rust/C per repetition: each C run and the Rust run next to it."""
@@ -124,36 +152,50 @@ class Report:
     def write_csv(self, path):
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["section", "metric", "variant", "param", "n", "median", "p10",
-                        "min", "max", "unit"])
+            w.writerow(["section", "metric", "variant", "param", "clock", "n", "median",
+                        "p10", "min", "max", "unit"])
             for key, s in self.stats.items():
-                w.writerow([*key, s.n, f"{s.median:.3f}", f"{s.p10:.3f}", f"{s.min:.3f}",
-                            f"{s.max:.3f}", self.units[key]])
+                w.writerow([*key, self.clock(key[0]), s.n, f"{s.median:.3f}", f"{s.p10:.3f}",
+                            f"{s.min:.3f}", f"{s.max:.3f}", self.units[key]])
+
+
+# How the tables name the guest clocks.
+CLOCK_NAMES = {"wall": "host", "icount": "instructions"}
+
+# The latency sections of the headline table, and their row labels.
+LATENCY_SECTIONS = (
+    ("transition_sleep", "{} → transition 0, {} sleeping tasks"),
+    ("transition_busy", "{} → transition 0, {} busy tasks"),
+    ("replace", "{} → transition 0, replacing a {}-function patch"),
+    ("transition2_sleep", "2 CPUs: {} → transition 0, {} sleeping tasks"),
+)
 
 
 def ratio_rows(r):
-    """(what, C cell, Rust cell, ratio, ratio note, target) for the headline table."""
+    """(what, clock, C cell, Rust cell, ratio, ratio note, target) for the headline table."""
     rows = []
     for kind, label in (("patched", "patched call, cost relative to an unpatched call"),
                         ("transition", "call during a transition, relative cost")):
         c = r.get("calls", "relative_cost", f"{kind}_c")
         rs = r.get("calls", "relative_cost", f"{kind}_rs")
-        rows.append((label, spread(c, 2) if c else "-", spread(rs, 2) if rs else "-",
+        rows.append((label, CLOCK_NAMES.get(r.clock("calls"), "-"),
+                     spread(c, 2) if c else "-", spread(rs, 2) if rs else "-",
                      r.ratio(rs, c), "of the medians", CALL_TARGET))
     for metric, start in (("enable_to_complete_ms", "enable"),
                           ("insmod_to_complete_ms", "insmod")):
-        for section, label in (("transition_sleep", "{} → transition 0, {} sleeping tasks"),
-                               ("transition_busy", "{} → transition 0, {} busy tasks"),
-                               ("replace", "{} → transition 0, replacing a {}-function patch"),
-                               ("transition2_sleep",
-                                "2 CPUs: {} → transition 0, {} sleeping tasks")):
+        for section, label in LATENCY_SECTIONS:
+            # From insmod on, the instruction clock also counts the waits
+            # for the host's 9p I/O, which follow the host (see markdown()).
+            if metric == "insmod_to_complete_ms" and r.clock(section) != "wall":
+                continue
             for p in r.params(section, metric):
                 c = r.get(section, metric, "c", p)
                 rs = r.get(section, metric, "rs", p)
                 pairs = r.paired(section, metric, p)
                 note = f"pairs {fmt(pairs.min, 2)}–{fmt(pairs.max, 2)}" if pairs else ""
-                digits = 1 if metric == "enable_to_complete_ms" else 0
+                digits = 2 if metric == "enable_to_complete_ms" else 0
                 rows.append((label.format(start, p) + ", ms",
+                             CLOCK_NAMES.get(r.clock(section), "-"),
                              spread(c, digits) if c else "-",
                              spread(rs, digits) if rs else "-",
                              pairs.median if pairs else None, note, LATENCY_TARGET))
@@ -165,8 +207,8 @@ def ratio_rows(r):
         what = f"resident size, {label}"
         if c_label != label:
             what += f" (vs {c_label})"
-        rows.append((what + ", bytes", fmt(c.median, 0) if c else "-", fmt(rs.median, 0),
-                     r.ratio(rs, c), "", SIZE_TARGET))
+        rows.append((what + ", bytes", "-", fmt(c.median, 0) if c else "-",
+                     fmt(rs.median, 0), r.ratio(rs, c), "", SIZE_TARGET))
     return rows
 
 
@@ -185,6 +227,19 @@ def markdown(r, args, load):
       " to be compared; the absolute times of TCG are many times those of real"
       " hardware.")
     w("")
+    w("Two boots of the VM, one per clock (`clock` column). On the **host** clock"
+      " the guest's time follows the host's, as QEMU normally runs: the"
+      " patched-call cost and the footprint are measured there. On the"
+      " **instructions** clock (QEMU `-icount shift=0,sleep=off`) the guest's"
+      " time advances by 1 ns per executed guest instruction, and an idle guest"
+      " skips to its next timer: the transition latencies are measured there,"
+      " because on the host clock the speed of the emulator changed from one"
+      " `insmod` to the next by up to 50%, on all of a transition's steps at"
+      " once, which made a 15 ms latency differ by ±30% between two runs of the"
+      " same patch. On the instruction clock a latency is the work the guest"
+      " did, the same from one run to the next to within 0.5%."
+      " `Documentation/bench/method.md` has the measurements behind this.")
+    w("")
     if args.quick == "1":
         w("> This is a **quick run** (`KLP_BENCH_QUICK=1`): fewer repetitions, smaller N and K.")
         w("")
@@ -193,24 +248,22 @@ def markdown(r, args, load):
     w("Medians, in brackets min–max over the repetitions. The call cost is"
       " relative to an unpatched call made right next to it (see below). A"
       " latency ratio is the median over the repetitions of the Rust run over"
-      " the C run next to it (in brackets: the lowest and highest such pair),"
-      " so that a slow moment of the shared host weighs on both.")
+      " the C run next to it (in brackets: the lowest and highest such pair).")
     w("")
-    w("Transition latency is given twice. `enable → transition 0` is what the"
-      " issue asks for: from the core's `enabling patch` line, in"
-      " `klp_enable_patch()`, to its `patching complete` line, when `transition`"
-      " reads 0. `insmod → transition 0` adds what comes before: starting"
-      " `insmod`, loading the module and its init up to `klp_enable_patch()`,"
-      " which is where a Rust and a C module really differ (and where the"
-      " emulated machine is noisiest).")
+    w("Transition latency is `enable → transition 0`: from the core's"
+      " `enabling patch` line, in `klp_enable_patch()`, to its `patching"
+      " complete` line, when `transition` reads 0 (printk timestamps). What"
+      " comes before it, loading the module, is where a Rust and a C module"
+      " differ: see the insmod times under Footprint.")
     w("")
-    w("| measure | C | Rust | Rust/C | target | met |")
-    w("| --- | --- | --- | --- | --- | --- |")
-    for what, c, rs, ratio, note, target in ratio_rows(r):
+    w("| measure | clock | C | Rust | Rust/C | target | met |")
+    w("| --- | --- | --- | --- | --- | --- | --- |")
+    for what, clock, c, rs, ratio, note, target in ratio_rows(r):
         shown = fmt(ratio, 3) if ratio is not None else "-"
         if note and ratio is not None:
             shown += f" ({note})"
-        w(f"| {what} | {c} | {rs} | {shown} | ≤ {target:g} | {verdict(ratio, target)} |")
+        w(f"| {what} | {clock} | {c} | {rs} | {shown} | ≤ {target:g} |"
+          f" {verdict(ratio, target)} |")
     w("")
 
     w("## Patched-call cost")
@@ -249,43 +302,54 @@ def markdown(r, args, load):
 
     w("## Transition latency")
     w("")
-    w("Time from a marker written just before `insmod` to the core's"
-      " `patching complete` (when `transition` reads 0), from printk timestamps."
-      " `insmod → enable` is module load and init (where the C and Rust modules"
-      " differ), `enable → 0` the livepatch core's transition (the same code for"
-      " both).")
+    w("From the core's `enabling patch` line to its `patching complete` line"
+      " (when `transition` reads 0), printk timestamps, on the clock in the"
+      " `clock` column. The code timed is the livepatch core's, the same for"
+      " both patches: what a patch brings to it is its `klp_patch`,"
+      " `klp_object` and `klp_func` structures.")
     w("")
     w("All but the last rows run with CPU 1 offline. The core tries to switch"
       " every task right in `klp_enable_patch()`, and retries once a second on"
       " whole seconds (`round_jiffies()`) if a task could not be switched; on"
       " 2 CPUs the first attempt nearly always meets a task running on the other"
-      " CPU (its idle task, or a busy kthread) and only sometimes finds it already"
-      " switched, so the latency is 10 ms or 1–2 s by chance. With one CPU online"
-      " the first attempt checks every task, and the figure is the core's work"
-      " over N tasks (or K NOPs). The `2 CPUs` rows show the other case; there"
-      " each insmod starts 300 ms past a whole second, so the retry comes as late"
-      " for C as for Rust.")
+      " CPU (its idle task, or a busy kthread), so the latency is mostly that"
+      " retry. With one CPU online the first attempt checks every task, and the"
+      " figure is the core's work over N tasks (or K NOPs). The `2 CPUs` rows"
+      " show the other case; there each insmod starts 300 ms past a whole"
+      " second, so the retry comes as late for C as for Rust. Busy tasks are"
+      " `SCHED_IDLE` kthreads spinning in `cond_resched()`; the latency runs"
+      " have the scheduler's `PLACE_LAG` feature off (see"
+      " `Documentation/bench/method.md`).")
     w("")
-    w("| case | param | C insmod → 0 | Rust insmod → 0 | ratio | C insmod → enable | Rust insmod → enable |"
-      " C enable → 0 | Rust enable → 0 |")
-    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    w("| case | param | clock | C enable → 0, ms | Rust enable → 0, ms | Rust/C (pairs) |"
+      " C insmod → enable, ms | Rust insmod → enable, ms |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- |")
     cases = (("transition_sleep", "N sleeping"), ("transition_busy", "N busy (SCHED_IDLE)"),
              ("replace", "replace, K NOPs"), ("patch_k", "K-function patch"),
              ("transition2_sleep", "2 CPUs, N sleeping"))
     for section, label in cases:
-        for p in r.params(section, "insmod_to_complete_ms"):
-            cells = []
-            for metric in ("insmod_to_complete_ms",):
-                c = r.get(section, metric, "c", p)
-                rs = r.get(section, metric, "rs", p)
-                cells += [spread(c, 0) if c else "-", spread(rs, 0) if rs else "-",
-                          fmt(r.ratio(rs, c), 3)]
-            for metric in ("insmod_to_enable_ms", "enable_to_complete_ms"):
-                c = r.get(section, metric, "c", p)
-                rs = r.get(section, metric, "rs", p)
-                cells += [fmt(c.median if c else None, 1), fmt(rs.median if rs else None, 1)]
-            w(f"| {label} | {p} | " + " | ".join(cells) + " |")
+        clock = r.clock(section)
+        for p in r.params(section, "enable_to_complete_ms"):
+            c = r.get(section, "enable_to_complete_ms", "c", p)
+            rs = r.get(section, "enable_to_complete_ms", "rs", p)
+            pairs = r.paired(section, "enable_to_complete_ms", p)
+            cells = [spread(c, 2) if c else "-", spread(rs, 2) if rs else "-",
+                     f"{fmt(pairs.median, 3)} ({fmt(pairs.min, 3)}–{fmt(pairs.max, 3)})"
+                     if pairs else "-"]
+            for variant in ("c", "rs"):
+                # On the instruction clock this includes the waits for 9p
+                # I/O, which follow the host: not shown.
+                load_ms = r.get(section, "insmod_to_enable_ms", variant, p)
+                cells.append(fmt(load_ms.median, 1) if load_ms and clock == "wall" else "-")
+            w(f"| {label} | {p} | {CLOCK_NAMES.get(clock, '-')} | " + " | ".join(cells) + " |")
     w("")
+    if any(r.clock(section) == "icount" for section, _ in cases):
+        w("`insmod → enable` (module load and init) is not given on the"
+          " instruction clock: it waits for the host to read the module over 9p,"
+          " and an idle guest skips ahead by whole timer periods while it does,"
+          " so that time follows the host. The wall-clock insmod times are"
+          " under Footprint.")
+        w("")
     w("![transition latency against N and K](latency.png)")
     w("")
 
@@ -322,11 +386,14 @@ def markdown(r, args, load):
     if args.wall_seconds:
         m, s = divmod(int(args.wall_seconds), 60)
         w(f"- `make bench` wall time: {m}:{s:02d} (build, boot, measurements and report).")
-    if load:
-        w(f"- Host load average (1 min) during the VM run: mean {statistics.mean(load):.1f},"
-          f" max {max(load):.1f}, over {len(load)} samples (2 cores: above 2 means the"
-          " VM shared the CPUs with other work).")
-    w("- Guest: the klp-rs test kernel (Linux 6.12, `PREEMPT_NONE`, HZ=250), 2 vCPUs, 1 GiB.")
+    for clock, samples in load.items():
+        if samples:
+            w(f"- Host load average (1 min) during the {CLOCK_NAMES.get(clock, clock)}-clock"
+              f" VM's run: mean {statistics.mean(samples):.1f}, max {max(samples):.1f},"
+              f" over {len(samples)} samples (2 cores: above 2 means the VM shared the"
+              " CPUs with other work).")
+    w("- Guest: the klp-rs test kernel (Linux 6.12, `PREEMPT_NONE`, HZ=250), 2 vCPUs, 1 GiB;"
+      " on the instruction clock QEMU runs both vCPUs in one host thread.")
     w("- Method: `bench/run-in-guest.sh`; the modules: `bench/`.")
     w("")
     return "\n".join(out)
@@ -345,16 +412,17 @@ def plot(r, path):
     styles = {"c": ("C", "o", "tab:blue"), "rs": ("Rust", "s", "tab:orange")}
     panels = (
         (axes[0], (("transition_sleep", "sleeping", "-"), ("transition_busy", "busy", "--")),
-         "N tasks", "insmod → transition 0 against N (1 CPU)"),
+         "N tasks", "enable → transition 0 against N (1 CPU)"),
         (axes[1], (("replace", "replace (K NOPs)", "-"), ("patch_k", "K-function patch", "--")),
-         "K functions", "insmod → transition 0 against K (1 CPU)"),
+         "K functions", "enable → transition 0 against K (1 CPU)"),
     )
+    clock_label = "instruction clock" if r.clock("transition_sleep") == "icount" else "host clock"
     for ax, series, xlabel, title in panels:
         for section, label, line in series:
             for variant, (lang, marker, color) in styles.items():
                 xs, ys, lo, hi = [], [], [], []
-                for p in r.params(section, "insmod_to_complete_ms"):
-                    s = r.get(section, "insmod_to_complete_ms", variant, p)
+                for p in r.params(section, "enable_to_complete_ms"):
+                    s = r.get(section, "enable_to_complete_ms", variant, p)
                     if s is None or not p.isdigit():
                         continue
                     xs.append(int(p))
@@ -367,7 +435,7 @@ def plot(r, path):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("ms (median, min–max)")
+        ax.set_ylabel("ms, " + clock_label + " (median, min–max)")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
@@ -380,21 +448,17 @@ def plot(r, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", required=True)
+    ap.add_argument("--results", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--host-load")
     ap.add_argument("--wall-seconds", type=int)
     ap.add_argument("--quick", default="0")
     args = ap.parse_args()
 
-    groups, by_rep, units = load(args.raw)
+    groups, by_rep, units, clocks = load(args.results)
     if not groups:
-        sys.exit(f"report: no samples in {args.raw}")
-    r = Report(groups, by_rep, units)
-    load_samples = []
-    if args.host_load and os.path.exists(args.host_load):
-        with open(args.host_load) as f:
-            load_samples = [float(x) for x in f.read().split() if x]
+        sys.exit(f"report: no samples in {args.results}/{{{','.join(CLOCKS)}}}/raw.csv")
+    r = Report(groups, by_rep, units, clocks)
+    load_samples = host_load(args.results)
 
     os.makedirs(args.out, exist_ok=True)
     r.write_csv(os.path.join(args.out, "results.csv"))

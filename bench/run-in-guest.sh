@@ -8,13 +8,18 @@
 #   calls        ns per call of klp_bench_target_fn(): unpatched, patched,
 #                and while a transition is held open by a task asleep in a
 #                patched function
-#   transition   insmod -> transition 0 with N sleeping / N busy kthreads,
+#   transition   enable -> transition 0 with N sleeping / N busy kthreads,
 #                with CPU 1 offline (see one_cpu), and with N sleeping
 #                kthreads on both CPUs for one N
 #   replace      the same (one CPU) when the patch atomically replaces one
 #                of K functions (K NOP entries); also the K-function patch
 #   footprint    /proc/modules size and insmod wall time of each sample and
 #                benchmark live patch module next to its C counterpart
+# scripts/bench.sh runs calls and footprint in a VM whose clocks follow the
+# host, and transition and replace in one whose clocks count instructions
+# (KLP_BENCH_CLOCK=icount, see scripts/run-vm.sh's KLP_VM_ICOUNT): there a
+# time in the guest is the same from one run to the next, so fewer
+# repetitions are needed.
 # Every sample goes to RESULTS_DIR/raw.csv, one line each:
 #   section,metric,variant,param,rep,value,unit
 # Times of a transition come from the kernel log's printk timestamps: a
@@ -42,6 +47,11 @@ if [ "${KLP_BENCH_QUICK:-0}" = 1 ]; then
 	trans_ns="10 100" trans_reps=1 trans2_n=100 trans2_reps=1
 	replace_ks="1 10" replace_reps=1
 	load_reps=2
+elif [ "${KLP_BENCH_CLOCK:-wall}" = icount ]; then
+	call_rounds=2 call_runs=2 call_iters=20000 call_reps=8
+	trans_ns="10 100 1000" trans_reps=5 trans2_n=100 trans2_reps=5
+	replace_ks="1 10 100" replace_reps=3
+	load_reps=3
 else
 	call_rounds=4 call_runs=4 call_iters=20000 call_reps=16
 	trans_ns="10 100 1000" trans_reps=11 trans2_n=100 trans2_reps=3
@@ -159,6 +169,21 @@ all_cpus() {
 	align=$align_ms
 }
 
+# place_lag on|off: the scheduler's PLACE_LAG feature, off while latencies
+# are measured. With it, a kworker woken while busy kthreads (SCHED_IDLE)
+# wait keeps the lag it had when it last slept; if it owes time it is not
+# eligible, and a busy kthread runs instead until the next tick. The core
+# waits for such a kworker when a transition completes
+# (klp_synchronize_transition() -> schedule_on_each_cpu()), so 0, 4 or 8 ms
+# were added at random to a 10 ms figure, and now and then a retry 0.4 s
+# later, whichever patch was loaded (Documentation/bench/method.md).
+# Without it, a woken task starts at the queue's average and runs first.
+place_lag() {
+	features=/sys/kernel/debug/sched/features
+	if [ "$1" = on ]; then set -- PLACE_LAG; else set -- NO_PLACE_LAG; fi
+	echo "$1" >"$features" 2>/dev/null || say "warning: cannot set $1 in $features"
+}
+
 # calls VARIANT ROUND: $call_runs `calls` runs, 0.2 s apart (so that one
 # moment of the shared host does not weigh on all samples). Records, for each
 # repetition, the ns per call of klp_bench_target_fn() (ns_per_call), of the
@@ -230,7 +255,7 @@ bench_calls() {
 # the driver's own work does not wait behind them.
 transition_runs() {
 	for n in $3; do
-		say "$1: insmod -> transition 0 with $n $2 tasks ($4 reps)"
+		say "$1: enable -> transition 0 with $n $2 tasks ($4 reps)"
 		rep=1
 		while [ "$rep" -le "$4" ]; do
 			for v in $(orders "$rep"); do
@@ -246,6 +271,7 @@ transition_runs() {
 }
 
 bench_transition() {
+	place_lag off
 	one_cpu
 	transition_runs transition_sleep sleep "$trans_ns" "$trans_reps"
 	transition_runs transition_busy busy "$trans_ns" "$trans_reps"
@@ -253,9 +279,11 @@ bench_transition() {
 	# The same on both CPUs, for one N: there the latency is mostly the
 	# core's retry period.
 	transition_runs transition2_sleep sleep "$trans2_n" "$trans2_reps"
+	place_lag on
 }
 
 bench_replace() {
+	place_lag off
 	one_cpu
 	for k in $replace_ks; do
 		say "atomic replace of a $k-function patch ($replace_reps reps)"
@@ -277,6 +305,7 @@ bench_replace() {
 		done
 	done
 	all_cpus
+	place_lag on
 }
 
 # The modules whose size and load time are measured: "LABEL VARIANT NAME KO",
@@ -343,7 +372,7 @@ main() {
 	[ "${KLP_BENCH_DYNDBG:-0}" = 0 ] ||
 		echo 'file kernel/livepatch/* +p' >/proc/dynamic_debug/control
 
-	say "guest kernel $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	say "guest kernel $(uname -r), $(nproc) CPUs, ${KLP_BENCH_CLOCK:-wall} clock, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "section,metric,variant,param,rep,value,unit" >"$raw"
 	if ! insmod "$bench/klp_bench_target.ko" || ! insmod "$bench/klp_bench.ko"; then
 		say "error: cannot load the benchmark modules"

@@ -46,6 +46,15 @@ qemu_opts=
 if [ -n "$accel" ] && [ "${KLP_VM_TCG_SINGLE:-0}" = 1 ]; then
 	qemu_opts="--qemu-opts=-accel tcg,thread=single"
 fi
+# KLP_VM_ICOUNT=SHIFT makes the guest's clocks count executed instructions
+# instead of host time: each instruction takes 2^SHIFT ns of guest time, and
+# an idle guest jumps to its next timer at once (sleep=off). A time measured
+# in the guest then does not depend on how fast the host ran QEMU (make
+# bench's latency part, Documentation/bench/method.md), except across waits
+# for the host (9p I/O). QEMU runs TCG single-threaded with it.
+if [ -n "$accel" ] && [ -n "${KLP_VM_ICOUNT:-}" ]; then
+	qemu_opts="--qemu-opts=-icount shift=$KLP_VM_ICOUNT,sleep=off"
+fi
 
 # The guest's root is the host's file system over 9p, read-only and not
 # changed by the host while the guest runs, so the guest may cache it: with
