@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks of the source itself, recorded as TAP so that `make check` counts
-# them: lint, the project's Rust rules, and compile-time behaviour of the
-# library (a mismatching replacement signature must not build).
+# them: lint, the project's Rust rules, the layout of the kernel's Rust
+# bindings, and compile-time behaviour of the library (a mismatching
+# replacement signature must not build).
 #
 #   scripts/static-checks.sh KDIR RESULTS_DIR NAME
 #
@@ -91,6 +92,14 @@ compiles() {
 				xargs rustfmt --config-path "$kdir/.rustfmt.toml" --edition 2021 --check -l 2>&1)"
 	else
 		ok "Rust sources are rustfmt-clean # SKIP rustfmt is not installed"
+	fi
+
+	if layout=$("$KLP_TOP/scripts/check-kernel-bindings.sh" "$kdir" 2>&1); then
+		check "kernel::bindings lays out the C structures as C does (bindgen's layout assertions)" \
+			"$layout"
+	else
+		not_ok "kernel::bindings lays out the C structures as C does (bindgen's layout assertions)" \
+			"could not check:" "$layout"
 	fi
 
 	if log=$(compiles signature_match.o); then

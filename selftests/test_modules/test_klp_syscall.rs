@@ -30,24 +30,13 @@ klp::module_param_array! {
 /// How many of the listed tasks have not called the patched `getpid` yet.
 static NPIDS_PENDING: AtomicU32 = AtomicU32::new(0);
 
-/// The calling task's global pid (`current->pid`).
-///
-/// Not `kernel::current!().pid()`: with the toolchain of the klp-rs test
-/// kernel (bindgen 0.73), the `kernel::bindings::task_struct` layout is 16
-/// bytes short from `sched_info` on (around `struct sched_dl_entity`), so
-/// `Task::pid()` reads offset 0x3f0 where C has `pid` at 0x400, and returns 0.
-/// The C accessor has the right layout.
+/// The calling task's global pid (`current->pid`), through the kernel
+/// crate's `Task`, so that this test also checks that the Rust layout of
+/// `task_struct` matches C's: when it did not (see
+/// scripts/check-kernel-bindings.sh), this read 0 and no listed task was
+/// ever crossed off.
 fn current_pid() -> bindings::pid_t {
-    // `init_pid_ns` is the kernel's initial pid namespace: the pid number in
-    // it is `task->pid`. Only the namespace's address is taken.
-    // SAFETY: `get_current()` is the running task, valid for this call.
-    unsafe {
-        bindings::__task_pid_nr_ns(
-            bindings::get_current(),
-            bindings::pid_type_PIDTYPE_PID,
-            &raw mut bindings::init_pid_ns,
-        )
-    }
+    kernel::current!().pid()
 }
 
 /// Replacement for `__x64_sys_getpid()`: crosses the calling task off the
