@@ -397,24 +397,7 @@ macro_rules! module_param {
                     )
                 };
 
-            const TYPE: &[&str] = &[
-                "parmtype=",
-                $name,
-                ":",
-                <$ty as $crate::klp::param::ParamType>::TYPE_NAME,
-            ];
-            #[link_section = ".modinfo"]
-            #[used(compiler)]
-            #[doc(hidden)]
-            pub static PARMTYPE: [u8; $crate::klp::param::modinfo_len(TYPE)] =
-                $crate::klp::param::modinfo(TYPE);
-
-            const DESC: &[&str] = &["parm=", $name, ":", $desc];
-            #[link_section = ".modinfo"]
-            #[used(compiler)]
-            #[doc(hidden)]
-            pub static PARM: [u8; $crate::klp::param::modinfo_len(DESC)] =
-                $crate::klp::param::modinfo(DESC);
+            $crate::__param_modinfo!($name, ":", $ty, $desc);
         }
     };
 }
@@ -473,24 +456,37 @@ macro_rules! module_param_array {
                     )
                 };
 
-            const TYPE: &[&str] = &[
-                "parmtype=",
-                $name,
-                ":array of ",
-                <$ty as $crate::klp::param::ParamType>::TYPE_NAME,
-            ];
-            #[link_section = ".modinfo"]
-            #[used(compiler)]
-            #[doc(hidden)]
-            pub static PARMTYPE: [u8; $crate::klp::param::modinfo_len(TYPE)] =
-                $crate::klp::param::modinfo(TYPE);
-
-            const DESC: &[&str] = &["parm=", $name, ":", $desc];
-            #[link_section = ".modinfo"]
-            #[used(compiler)]
-            #[doc(hidden)]
-            pub static PARM: [u8; $crate::klp::param::modinfo_len(DESC)] =
-                $crate::klp::param::modinfo(DESC);
+            $crate::__param_modinfo!($name, ":array of ", $ty, $desc);
         }
+    };
+}
+
+/// The two `.modinfo` entries of a module parameter, as C's
+/// `__MODULE_PARM_TYPE()` and `MODULE_PARM_DESC()` write them:
+/// `parmtype=NAME<sep>TYPE` and `parm=NAME:DESCRIPTION`. For
+/// [`module_param!`] and [`module_param_array!`] (`sep` is `":"` or
+/// `":array of "`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __param_modinfo {
+    ($name:literal, $sep:literal, $ty:ty, $desc:literal) => {
+        const TYPE: &[&str] = &[
+            "parmtype=",
+            $name,
+            $sep,
+            <$ty as $crate::klp::param::ParamType>::TYPE_NAME,
+        ];
+        #[link_section = ".modinfo"]
+        #[used(compiler)]
+        #[doc(hidden)]
+        pub static PARMTYPE: [u8; $crate::klp::param::modinfo_len(TYPE)] =
+            $crate::klp::param::modinfo(TYPE);
+
+        const DESC: &[&str] = &["parm=", $name, ":", $desc];
+        #[link_section = ".modinfo"]
+        #[used(compiler)]
+        #[doc(hidden)]
+        pub static PARM: [u8; $crate::klp::param::modinfo_len(DESC)] =
+            $crate::klp::param::modinfo(DESC);
     };
 }
