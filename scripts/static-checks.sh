@@ -94,12 +94,11 @@ compiles() {
 		ok "Rust sources are rustfmt-clean # SKIP rustfmt is not installed"
 	fi
 
+	what="kernel::bindings lays out the C structures as C does (bindgen's layout assertions)"
 	if layout=$("$KLP_TOP/scripts/check-kernel-bindings.sh" "$kdir" 2>&1); then
-		check "kernel::bindings lays out the C structures as C does (bindgen's layout assertions)" \
-			"$layout"
+		check "$what" "$layout"
 	else
-		not_ok "kernel::bindings lays out the C structures as C does (bindgen's layout assertions)" \
-			"could not check:" "$layout"
+		not_ok "$what" "could not check:" "$layout"
 	fi
 
 	if log=$(compiles signature_match.o); then
