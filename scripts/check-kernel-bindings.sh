@@ -32,11 +32,11 @@ harmless='slabobj_ext empty without CONFIG_MEMCG/CONFIG_MEM_ALLOC_PROFILING; onl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The recorded command, minus --no-layout-tests, the dependency file and the
-# sed step after it, writing to $work; the layout tests use offset_of!, which
+# The recorded command, minus --no-layout-tests and the dependency file,
+# writing to $work; the layout tests use offset_of!, which
 # needs a newer --rust-target than the kernel's minimum.
-cmd=$(sed -n 's/^savedcmd_[^ ]* := \(.*\)$/\1/p' "$cmdfile" |
-	sed -e 's/ *; *sed .*$//' -e 's/ --no-layout-tests//' \
+cmd=$(kernel_bindgen_command "$kdir" |
+	sed -e 's/ --no-layout-tests//' \
 		-e 's/--rust-target [0-9.]*/--rust-target 1.82/' -e 's/-Wp,-MMD,[^ ]*//' \
 		-e "s|-o rust/bindings/bindings_generated.rs|-o $work/bindings.rs|")
 case $cmd in

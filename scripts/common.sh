@@ -83,3 +83,13 @@ as_root() {
 		return 1
 	fi
 }
+
+# kernel_bindgen_command KDIR: how the kernel build of KDIR ran bindgen for
+# `kernel::bindings`, as it recorded it in .bindings_generated.rs.cmd
+# (without the `; sed ...` step after it). Prints nothing if KDIR has no
+# such record (not a built kernel with CONFIG_RUST=y).
+kernel_bindgen_command() {
+	cmdfile=$1/rust/bindings/.bindings_generated.rs.cmd
+	[ -f "$cmdfile" ] || return 0
+	sed -n 's/^savedcmd_[^ ]* := \(.*\)$/\1/p' "$cmdfile" | sed 's/ *;.*$//'
+}

@@ -25,8 +25,8 @@ header=$KLP_TOP/src/bindings_helper.h
 # The clang flags: what follows " -- " in the recorded command, up to the
 # trailing "; sed ..." step, without the dependency-file option and the
 # per-object KBUILD_* names.
-clang_flags=$(sed -n 's/^savedcmd_[^ ]* := .* -- \(.*\)$/\1/p' "$cmdfile" |
-	sed 's/ *;.*$//' |
+clang_flags=$(kernel_bindgen_command "$kdir" |
+	sed -n 's/^.* -- //p' |
 	tr ' ' '\n' |
 	grep -v -e '^-Wp,-MMD' -e '^-DKBUILD_' -e '^-D__KBUILD_MODNAME=' -e '^$' |
 	tr '\n' ' ')
