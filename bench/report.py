@@ -130,6 +130,13 @@ class Report:
     def clock(self, section):
         return self.clocks.get(section)
 
+    def has_load_times(self, section):
+        """Whether the times from insmod on (module load and init) mean
+        something in SECTION: only on the host's clock. On the instruction
+        clock they include the waits for the host's 9p I/O, during which an
+        idle guest skips ahead by whole timer periods."""
+        return self.clock(section) == "wall"
+
     def paired(self, section, metric, param):
         """Stats of Rust/C per repetition: each C run and the Rust run next to it."""
         c = self.by_rep.get((section, metric, "c", str(param)), {})
@@ -184,9 +191,7 @@ def ratio_rows(r):
     for metric, start in (("enable_to_complete_ms", "enable"),
                           ("insmod_to_complete_ms", "insmod")):
         for section, label in LATENCY_SECTIONS:
-            # From insmod on, the instruction clock also counts the waits
-            # for the host's 9p I/O, which follow the host (see markdown()).
-            if metric == "insmod_to_complete_ms" and r.clock(section) != "wall":
+            if metric == "insmod_to_complete_ms" and not r.has_load_times(section):
                 continue
             for p in r.params(section, metric):
                 c = r.get(section, metric, "c", p)
@@ -324,10 +329,7 @@ def markdown(r, args, load):
     cases = (("transition_sleep", "N sleeping"), ("transition_busy", "N busy (SCHED_IDLE)"),
              ("replace", "replace, K NOPs"), ("patch_k", "K-function patch"),
              ("transition2_sleep", "2 CPUs, N sleeping"))
-    # insmod -> enable (module load and init) only on the host's clock: on
-    # the instruction clock it includes the waits for 9p I/O, which follow
-    # the host.
-    with_load = any(r.clock(section) == "wall" for section, _ in cases)
+    with_load = any(r.has_load_times(section) for section, _ in cases)
     w("| case | param | clock | C enable → 0, ms | Rust enable → 0, ms | Rust/C (pairs) |"
       + (" C insmod → enable, ms | Rust insmod → enable, ms |" if with_load else ""))
     w("| --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if with_load else ""))
@@ -342,10 +344,11 @@ def markdown(r, args, load):
                      if pairs else "-"]
             for variant in ("c", "rs") if with_load else ():
                 load_ms = r.get(section, "insmod_to_enable_ms", variant, p)
-                cells.append(fmt(load_ms.median, 1) if load_ms and clock == "wall" else "-")
+                cells.append(fmt(load_ms.median, 1)
+                             if load_ms and r.has_load_times(section) else "-")
             w(f"| {label} | {p} | {CLOCK_NAMES.get(clock, '-')} | " + " | ".join(cells) + " |")
     w("")
-    if any(r.clock(section) == "icount" for section, _ in cases):
+    if not all(r.has_load_times(section) for section, _ in cases if r.clock(section)):
         w("`insmod → enable` (module load and init) is not given on the"
           " instruction clock: it waits for the host to read the module over 9p,"
           " and an idle guest skips ahead by whole timer periods while it does,"
