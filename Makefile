@@ -2,32 +2,39 @@
 #
 # klp-rs: Linux kernel live patching in Rust.
 #
-#   make            build the modules in samples/ (and selftests/)
-#   make demo       boot the test kernel and show live patching at work
-#   make check      run every test in the test VM
-#   make check-debug  the same on a debug kernel (lockdep, KASAN, kmemleak)
+#   make            build the modules (samples/, selftests/) for every kernel
+#                   line, into build/<line>/
+#   make demo       boot Debian's stock 7.3 kernel and show live patching at work
+#   make check      run every test on every kernel line (6.12 and 7.3)
+#   make check-debug  the same on a debug 6.12 kernel (lockdep, KASAN, kmemleak)
 #   make bench      measure the Rust live patches against C ones in the test VM
 #                   (Documentation/bench/; not part of make check)
-#   make kernel     build (or reuse) the cached test kernel
+#   make kernel     build (or reuse) the kernels of every line
 #   make setup      install the toolchain (Debian packages, bindgen, virtme-ng)
 #   make lint       shellcheck the scripts
 #   make clean      remove build products
 #
+# LINES="6.12" (or "7.3", or both) chooses the kernel lines: the 6.12 LTS test
+# kernel klp-rs builds, and Debian's own 7.3 kernel (linux-image-7.3.N+deb13-
+# amd64, unmodified). `make demo LINES=6.12` runs the demo on the test kernel.
 # KDIR=/path/to/linux uses your own Rust-enabled kernel tree instead of the
-# cached test kernel. The kernel's own Kbuild reads the file `Kbuild` here.
+# cached 6.12 test kernel. The kernel's own Kbuild reads the file `Kbuild` here.
 
 SHELL := /bin/sh
 export KDIR
-SCRIPTS := $(wildcard scripts/*.sh) $(wildcard selftests/*.sh) $(wildcard bench/*.sh)
+ifneq ($(LINES),)
+export KLP_LINES := $(LINES)
+endif
+SCRIPTS := $(wildcard scripts/*.sh scripts/*/*.sh selftests/*.sh samples/*.sh bench/*.sh)
 
 .PHONY: all modules demo check check-debug bench kernel setup lint clean
 
 all modules:
-	@scripts/setup-toolchain.sh
-	@scripts/build-modules.sh modules
+	@scripts/setup/toolchain.sh
+	@for line in $${KLP_LINES:-6.12 7.3}; do scripts/build/modules.sh $$line modules >/dev/null || exit 1; done
 
 demo:
-	@scripts/demo.sh
+	@KLP_LINES="$(or $(LINES),7.3)" scripts/demo.sh
 
 check:
 	@scripts/check.sh
@@ -38,11 +45,12 @@ bench:
 	@scripts/bench.sh
 
 kernel:
-	@scripts/setup-toolchain.sh
-	@scripts/build-kernel.sh >/dev/null
+	@scripts/setup/toolchain.sh
+	@scripts/kernel/test-kernel.sh >/dev/null
+	@scripts/kernel/debian-kernel.sh >/dev/null
 
 setup:
-	@scripts/setup-toolchain.sh
+	@scripts/setup/toolchain.sh
 
 lint:
 	shellcheck -x $(SCRIPTS) .ci/run
@@ -52,4 +60,4 @@ clean:
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.d' -o -name modules.order \) -delete
 	rm -f modules.order Module.symvers .*.cmd bench/Module.symvers bench/klp_bench_k*_c.c \
 		bench/klp_bench_k*_rs.rs
-	rm -rf generated results
+	rm -rf build generated results

@@ -6,7 +6,7 @@
         [--wall-seconds S] [--quick 0|1]
 
 The results directory has one subdirectory per guest clock, `wall` and
-`icount` (see scripts/bench.sh), each with the raw.csv bench/run-in-guest.sh
+`icount` (see scripts/bench.sh), each with the raw.csv bench/bench-guest.sh
 wrote, one sample a line: `section,metric,variant,param,rep,value,unit`, and
 the host's load average during that VM's run (host-load.txt). results.csv
 has one line per (section, metric, variant, param): the clock, the number of
@@ -399,7 +399,7 @@ def markdown(r, args, load):
               " CPUs with other work).")
     w("- Guest: the klp-rs test kernel (Linux 6.12, `PREEMPT_NONE`, HZ=250), 2 vCPUs, 1 GiB;"
       " on the instruction clock QEMU runs both vCPUs in one host thread.")
-    w("- Method: `bench/run-in-guest.sh`; the modules: `bench/`.")
+    w("- Method: `bench/bench-guest.sh`; the modules: `bench/`.")
     w("")
     return "\n".join(out)
 

@@ -5,12 +5,12 @@
 #   scripts/bench.sh
 #
 # Builds (or reuses) the test kernel, the modules of samples/ and bench/, and
-# boots the VM twice to run bench/run-in-guest.sh:
+# boots the VM twice to run bench/bench-guest.sh:
 #   wall     patched-call cost and footprint, on clocks that follow the host
 #            (the call cost is taken relative to a twin loop run right next
 #            to it, which divides out the emulator's speed)
 #   icount   transition and replace latency, on clocks that count guest
-#            instructions (scripts/run-vm.sh's KLP_VM_ICOUNT): a latency of
+#            instructions (scripts/vm/run.sh's KLP_VM_ICOUNT): a latency of
 #            a few ms is then the same from one run to the next, instead of
 #            following the speed of the emulator, which moved it by up to
 #            50% between two runs (Documentation/bench/method.md)
@@ -24,7 +24,7 @@
 # short version for development (results/bench/ only, Documentation/ is left
 # alone unless KLP_BENCH_OUT says where to write); KLP_BENCH_PARTS,
 # KLP_BENCH_NS, KLP_BENCH_KS and KLP_BENCH_DYNDBG are for development (see
-# bench/run-in-guest.sh), and KLP_BENCH_LATENCY_CLOCK=wall measures the
+# bench/bench-guest.sh), and KLP_BENCH_LATENCY_CLOCK=wall measures the
 # latencies on the host's clock too, for comparison.
 set -eu
 export KLP_LOG_TAG=bench
@@ -69,15 +69,17 @@ rm -rf "$results"
 mkdir -p "$results"
 
 log "step 1/5: toolchain"
-"$KLP_TOP/scripts/setup-toolchain.sh"
+"$KLP_TOP/scripts/setup/toolchain.sh"
 ensure_matplotlib
 
 log "step 2/5: test kernel, samples and benchmark modules"
-"$KLP_TOP/scripts/build-modules.sh"
-kdir=$("$KLP_TOP/scripts/build-kernel.sh")
-log "make -C $kdir M=$KLP_TOP/bench"
-# shellcheck disable=SC2046 # one make variable per line
-make -C "$kdir" M="$KLP_TOP/bench" $(kbuild_vars) -j"$(($(nproc) + 1))" >"$results/build.log" 2>&1 ||
+# The bench runs on the 6.12 test kernel, whose tree also has the C samples
+# it compares with.
+modules=$("$KLP_TOP/scripts/build/modules.sh" 6.12)
+line_setup 6.12
+kdir=$line_kdir
+log "make M=build/6.12/bench"
+line_make M="$modules/bench" -j"$(($(nproc) + 1))" >"$results/build.log" 2>&1 ||
 	{ tail -n 30 "$results/build.log" >&2; die "building bench/ failed (log: $results/build.log)"; }
 
 parts=${KLP_BENCH_PARTS:-calls transition replace footprint}
@@ -95,7 +97,7 @@ for part in $parts; do
 done
 
 # bench_vm CLOCK PARTS: one boot of the VM running PARTS of
-# bench/run-in-guest.sh on CLOCK (wall or icount), into $results/CLOCK/.
+# bench/bench-guest.sh on CLOCK (wall or icount), into $results/CLOCK/.
 bench_vm() {
 	dir=$results/$1
 	mkdir -p "$dir"
@@ -104,11 +106,11 @@ bench_vm() {
 	sampler=$!
 	# shellcheck disable=SC2016 # the quotes are for the guest's shell; $... expand here
 	env KLP_VM_NAME="bench-$1" KLP_VM_TIMEOUT="${KLP_VM_TIMEOUT:-1500}" \
-		KLP_VM_ICOUNT="$([ "$1" = icount ] && echo 0)" "$KLP_TOP/scripts/run-vm.sh" "$dir" \
-		"KLP_BENCH_CLOCK=$1 KLP_BENCH_QUICK=$quick KLP_BENCH_PARTS='$2'" \
+		KLP_VM_ICOUNT="$([ "$1" = icount ] && echo 0)" "$KLP_TOP/scripts/vm/run.sh" 6.12 "$dir" \
+		"KLP_MODULES='$modules' KLP_BENCH_CLOCK=$1 KLP_BENCH_QUICK=$quick KLP_BENCH_PARTS='$2'" \
 		"${KLP_BENCH_NS:+KLP_BENCH_NS='$KLP_BENCH_NS'} ${KLP_BENCH_KS:+KLP_BENCH_KS='$KLP_BENCH_KS'}" \
 		"${KLP_BENCH_DYNDBG:+KLP_BENCH_DYNDBG='$KLP_BENCH_DYNDBG'}" \
-		"sh '$KLP_TOP/bench/run-in-guest.sh' '$dir' '$kdir'"
+		"sh '$KLP_TOP/bench/bench-guest.sh' '$dir' '$kdir'"
 	kill "$sampler" 2>/dev/null || true
 	[ -f "$dir/guest-finished" ] ||
 		die "the $1 VM did not finish the benchmark; console log: $dir/console.log"

@@ -1,18 +1,27 @@
 #!/bin/sh
-# `make check`: install what is missing, build (or reuse) the test kernel,
-# build the modules, run every selftest inside the VM, and judge the results.
-# `make check-debug` is the same on the debug kernel (KLP_KERNEL_VARIANT=debug:
-# lockdep, KASAN, kmemleak, object debugging), with 100 stress cycles (30 of
-# the syscall stress, whose cycles are slower).
+# `make check`: install what is missing, build (or reuse) the kernel of each
+# kernel line and the modules for it, run every selftest inside the VMs of
+# each line, and judge the results.
+# `make check-debug` is the same on the debug build of the 6.12 test kernel
+# (KLP_KERNEL_VARIANT=debug: lockdep, KASAN, kmemleak, object debugging), with
+# 100 stress cycles (30 of the syscall stress, whose cycles are slower).
 #
 #   scripts/check.sh [TEST...]
 #
-# A TEST is one of our scripts (selftests/test-foo.sh), or the kernel's own
-# livepatch selftests run unchanged: `upstream-rust` against our Rust test
-# modules, `upstream-c` against the C originals (the control), or one of their
-# scripts, e.g. `upstream-rust:test-state`. The default is all of them, in one
-# run, in two VMs side by side (see below). Results are kept in results/check/,
-# each VM's console and kernel log in results/check/vm-NAME/.
+# The kernel lines are $KLP_LINES (default: "6.12 7.3"; `make check
+# LINES=7.3` runs one). A TEST is one of our scripts (selftests/test-foo.sh),
+# or the kernel's own livepatch selftests of the line's kernel, run unchanged:
+# `upstream-rust` against our Rust test modules, `upstream-c` against the C
+# originals (the control), or one of their scripts, e.g.
+# `upstream-rust:test-state`. The default is all of them. Results are kept in
+# results/check/LINE/, each VM's console and kernel log in
+# results/check/LINE/vm-NAME/.
+#
+# Each of our scripts states what it needs in a header line the runner reads:
+#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y]
+# cpus: the vCPUs it needs; cost: its weight when tests are spread over the
+# VMs (default 1); order=last: it runs after the others of its VM;
+# kernel>=X.Y: it is left out (and reported as skipped) on older kernels.
 set -eu
 export KLP_LOG_TAG=check
 # shellcheck source=scripts/common.sh
@@ -20,140 +29,182 @@ export KLP_LOG_TAG=check
 
 start=$(date +%s)
 results=$KLP_TOP/results/check
-upstream=$KLP_TOP/results/upstream
+[ "$KLP_KERNEL_VARIANT" = base ] || results=$results-$KLP_KERNEL_VARIANT
 if [ "$KLP_KERNEL_VARIANT" != base ]; then
-	results=$results-$KLP_KERNEL_VARIANT
-	upstream=$upstream-$KLP_KERNEL_VARIANT
-fi
-if [ $# -eq 0 ]; then
-	set -- "$KLP_TOP"/selftests/test-*.sh upstream-rust upstream-c
-fi
-
-rm -rf "$results"
-mkdir -p "$results"
-
-log "step 1/6: toolchain"
-"$KLP_TOP/scripts/setup-toolchain.sh"
-log "step 2/6: test kernel and modules"
-"$KLP_TOP/scripts/build-modules.sh"
-kdir=$("$KLP_TOP/scripts/build-kernel.sh" 2>/dev/null)
-log "step 3/6: the kernel's livepatch selftests, C test modules, guest module tree"
-"$KLP_TOP/scripts/prepare-upstream.sh" "$kdir" "$upstream"
-
-# What the guests run. Two VMs boot side by side, one per host core (QEMU's
-# TCG runs each single-threaded):
-#  - "smp", 2 vCPUs: what needs tasks on other CPUs while code is patched: our
-#    Rust test modules under the kernel's own selftests, the stress tests and
-#    the syscall tests;
-#  - "main", 1 vCPU: the functional suites and the C control run of the
-#    kernel's selftests. With one vCPU a transition can finish as soon as it
-#    starts; with two, the idle task of the other CPU is running and the core
-#    only retries after a second (klp_transition_work), whatever the test.
-#    On the debug kernel it has 2 vCPUs too, and takes the syscall stress so
-#    that the two long stress runs go side by side.
-# Within a VM the scripts that patch getpid while tasks hammer it run last.
-# Under QEMU's multi-threaded TCG, one vCPU has been seen executing a stale
-# int3 in __x64_sys_getpid after ftrace's text_poke_bp() on the other had
-# finished ("Oops: int3", a guest panic that loses every later result), so
-# the VMs run TCG single-threaded (KLP_VM_TCG_SINGLE, see run-vm.sh) and
-# running these scripts last limits the damage if that is turned off.
-main_cpus=1
-[ "$KLP_KERNEL_VARIANT" = base ] || main_cpus=2
-entries_smp=
-entries_main=
-late_smp=
-late_main=
-names=
-# add ENTRY NAME: queue one script in its VM.
-add() {
-	case $2 in
-	test-stress-syscall)
-		vm=smp
-		[ "$KLP_KERNEL_VARIANT" = base ] || vm=main
-		;;
-	upstream-rust-* | test-stress* | test-syscall*) vm=smp ;;
-	*) vm=main ;;
-	esac
-	case $2 in
-	*syscall*) eval "late_$vm=\"\$late_$vm \$1\"" ;;
-	*) eval "entries_$vm=\"\$entries_$vm \$1\"" ;;
-	esac
-	names="$names $2"
-}
-for test; do
-	case $test in
-	upstream-rust | upstream-c)
-		flavour=${test#upstream-}
-		for script in "$upstream/$flavour"/test-*.sh; do
-			add "upstream:$flavour:$script" "$test-$(basename "$script" .sh)"
-		done
-		;;
-	upstream-rust:* | upstream-c:*)
-		flavour=${test%%:*}
-		flavour=${flavour#upstream-}
-		script=${test#*:}
-		script=${script%.sh}
-		[ -f "$upstream/$flavour/$script.sh" ] || die "no upstream script $script.sh"
-		add "upstream:$flavour:$upstream/$flavour/$script.sh" "upstream-$flavour-$script"
-		;;
-	*)
-		add "$test" "$(basename "$test" .sh)"
-		;;
-	esac
-done
-entries_smp="$entries_smp$late_smp"
-entries_main="$entries_main$late_main"
-
-log "step 4/6: host tests (static checks, klpctl)"
-"$KLP_TOP/scripts/static-checks.sh" "$kdir" "$results" static-checks
-"$KLP_TOP/scripts/cargo-test-tap.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
-
-# The guest does not inherit the host's environment: pass the test settings.
-if [ "$KLP_KERNEL_VARIANT" != base ]; then
+	KLP_LINES=6.12
 	KLP_STRESS_CYCLES=${KLP_STRESS_CYCLES:-100}
 	KLP_STRESS_SYSCALL_CYCLES=${KLP_STRESS_SYSCALL_CYCLES:-30}
 	KLP_STRESS_SYSCALL_TASKS=${KLP_STRESS_SYSCALL_TASKS:-8}
 	KLP_TEST_TIMEOUT=${KLP_TEST_TIMEOUT:-5400}
 	KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-10800}
-	export KLP_STRESS_CYCLES KLP_STRESS_SYSCALL_CYCLES KLP_STRESS_SYSCALL_TASKS KLP_TEST_TIMEOUT KLP_VM_TIMEOUT
+	export KLP_VM_TIMEOUT
 fi
-# The getpid helper of the kernel's selftests, for our syscall tests.
-KLP_GETPID_HELPER=${KLP_GETPID_HELPER:-$upstream/test_klp-call_getpid}
-export KLP_GETPID_HELPER
-env | grep -E '^KLP_(STRESS_[A-Z_]+|TEST_TIMEOUT|TRANSITION_TIMEOUT|GUEST_[A-Z_]+|GETPID_HELPER)=' |
-	sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/" >"$results/guest.env" || true
+[ $# -gt 0 ] || set -- "$KLP_TOP"/selftests/test-*.sh upstream-rust upstream-c
+rm -rf "$results"
+mkdir -p "$results"
 
-# run_vm NAME CPUS ENTRIES: one VM in results/vm-NAME/, its output prefixed by
-# [vm-NAME]; ENTRIES go in a file: the guest's command line has little room.
-run_vm() {
-	dir=$results/vm-$1
-	mkdir -p "$dir"
-	cp "$results/guest.env" "$dir/guest.env"
-	# shellcheck disable=SC2086 # one entry per word, no spaces in them
-	printf '%s\n' "modules:$upstream/modroot/lib/modules" $3 >"$dir/entries.list"
-	KLP_VM_CPUS=$2 KLP_VM_NAME=$1 "$KLP_TOP/scripts/run-vm.sh" "$dir" \
-		sh "$KLP_TOP/selftests/run-in-guest.sh" "$dir" "@$dir/entries.list" 2>&1 |
-		sed -u "s/^klp-rs: /[vm-$1] /"
+# The settings the guests get, and nothing else of the host's environment.
+GUEST_SETTINGS="KLP_STRESS_CYCLES KLP_STRESS_SYSCALL_CYCLES KLP_STRESS_SYSCALL_TASKS \
+KLP_TEST_TIMEOUT KLP_TRANSITION_TIMEOUT KLP_GUEST_BUSYBOX"
+
+# The two VMs of a line boot side by side, one per host core (QEMU's TCG runs
+# each single-threaded):
+#  - "smp", 2 vCPUs: what needs tasks on other CPUs while code is patched:
+#    our Rust test modules under the kernel's own selftests, the stress and
+#    syscall tests (cpus=2);
+#  - "main", 1 vCPU: the rest, and the C control run of the kernel's
+#    selftests. With one vCPU a transition can finish as soon as it starts;
+#    with two, the idle task of the other CPU is running and the core only
+#    retries after a second (klp_transition_work), whatever the test. On the
+#    debug kernel it has 2 vCPUs too, so that the long stress runs can go
+#    side by side.
+# Under QEMU's multi-threaded TCG, one vCPU has been seen executing a stale
+# int3 after ftrace's text_poke_bp() on the other had finished ("Oops: int3",
+# on 6.12 and on Debian's 7.3 alike), so the VMs run TCG single-threaded
+# (KLP_VM_TCG_SINGLE, see scripts/vm/run.sh); the scripts that patch getpid
+# while tasks hammer it run last (order=last) to limit the damage if that is
+# turned off.
+main_cpus=1
+[ "$KLP_KERNEL_VARIANT" = base ] || main_cpus=2
+
+# header SCRIPT KEY DEFAULT: the value of KEY in SCRIPT's klp-rs-test line.
+header() {
+	value=$(sed -n 's/^# klp-rs-test:.*[[:space:]]\('"$2"'\)=\([^[:space:]]*\).*$/\2/p;
+		s/^# klp-rs-test: \('"$2"'\)=\([^[:space:]]*\).*$/\2/p' "$1" | head -n 1)
+	printf '%s\n' "${value:-$3}"
 }
 
-log "step 5/6: running $(echo "$names" | wc -w) test script(s) in the VMs"
-export KLP_VM_TCG_SINGLE="${KLP_VM_TCG_SINGLE:-1}"
-vms=
-if [ -n "$entries_smp" ]; then
-	run_vm smp 2 "$entries_smp" &
-	vms="$vms $!"
-fi
-if [ -n "$entries_main" ]; then
-	run_vm main "$main_cpus" "$entries_main" &
-	vms="$vms $!"
-fi
-for vm in $vms; do
-	wait "$vm" || true
+# version_ge A B: kernel version A (X.Y) is at least B.
+version_ge() {
+	[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]
+}
+
+# plan_line LINE: queues the tests for LINE's VMs into
+# $results/LINE/vm-{smp,main}/entries.list (a test that needs a newer kernel
+# gets a TAP file that says it was skipped); adds LINE/NAME of each to names.
+plan_line() {
+	dir=$results/$1
+	upstream=$dir/upstream
+	mkdir -p "$dir/vm-smp" "$dir/vm-main"
+	: >"$dir/plan"
+	# one line per test: cost cpus order entry name
+	for test; do
+		case $test in
+		upstream-rust | upstream-c)
+			flavour=${test#upstream-}
+			for script in "$upstream/$flavour"/test-*.sh; do
+				plan_upstream "$flavour" "$script"
+			done
+			;;
+		upstream-rust:* | upstream-c:*)
+			flavour=${test%%:*}
+			flavour=${flavour#upstream-}
+			script=${test#*:}
+			[ -f "$upstream/$flavour/${script%.sh}.sh" ] || die "no upstream script ${script%.sh}.sh"
+			plan_upstream "$flavour" "$upstream/$flavour/${script%.sh}.sh"
+			;;
+		*)
+			[ -f "$test" ] || die "no test script $test"
+			name=$(basename "$test" .sh)
+			min=$(header "$test" 'kernel>' '')
+			min=${min#=}
+			if [ -n "$min" ] && ! version_ge "$1" "$min"; then
+				printf 'TAP version 13\nok 1 - %s # SKIP needs kernel %s or later\n1..1\n' \
+					"$name" "$min" >"$dir/$name.tap"
+				echo 0 >"$dir/$name.rc"
+				names="$names $1/$name"
+				continue
+			fi
+			printf '%s %s %s %s %s\n' "$(header "$test" cost 1)" "$(header "$test" cpus 1)" \
+				"$(header "$test" order normal)" "$test" "$name" >>"$dir/plan"
+			;;
+		esac
+	done
+	# Spread: heaviest first, each to the VM with the least cost so far that
+	# has the vCPUs; then each VM's list in the order given, order=last last.
+	load_smp=0
+	load_main=0
+	sort -s -k1,1nr "$dir/plan" | while read -r cost cpus order entry name; do
+		vm=smp
+		if [ "$cpus" -le "$main_cpus" ] && [ "$load_main" -le "$load_smp" ]; then
+			vm=main
+		fi
+		eval "load_$vm=\$((load_$vm + cost))"
+		printf '%s %s %s\n' "$vm" "$order" "$entry"
+	done >"$dir/assigned"
+	for vm in smp main; do
+		tests=$(awk -v vm=$vm '$1 == vm && $2 != "last" { print $3 }
+			$1 == vm && $2 == "last" { last = last $3 "\n" }
+			END { printf "%s", last }' "$dir/assigned")
+		if [ -z "$tests" ]; then
+			: >"$dir/vm-$vm/entries.list"
+		elif [ -d "$upstream/modroot" ]; then
+			printf 'modules:%s\n%s\n' "$upstream/modroot/lib/modules" "$tests" >"$dir/vm-$vm/entries.list"
+		else
+			printf '%s\n' "$tests" >"$dir/vm-$vm/entries.list"
+		fi
+	done
+	names="$names $(awk -v l="$1" '{ print l "/" $5 }' "$dir/plan" | tr '\n' ' ')"
+}
+
+# plan_upstream FLAVOUR SCRIPT: one of the kernel's scripts, with our Rust
+# modules (on the 2-vCPU VM) or with the C ones (the control).
+plan_upstream() {
+	cpus=1
+	[ "$1" = c ] || cpus=2
+	printf '1 %s normal upstream:%s:%s upstream-%s-%s\n' "$cpus" "$1" "$2" "$1" \
+		"$(basename "$2" .sh)" >>"$dir/plan"
+}
+
+# run_vm LINE NAME CPUS: one VM of LINE, its output prefixed by [LINE/NAME];
+# the entries are in a file: the guest's command line has little room.
+run_vm() {
+	dir=$results/$1/vm-$2
+	[ -s "$dir/entries.list" ] || return 0
+	for var in $GUEST_SETTINGS; do
+		eval "set=\${$var+x} value=\${$var-}"
+		# shellcheck disable=SC2154 # set by the eval
+		[ -z "$set" ] || printf '%s=%s\n' "$var" "$(shell_quote "$value")"
+	done >"$dir/guest.env"
+	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\n" "$KLP_TOP/build/$1" \
+		"$results/$1/upstream/test_klp-call_getpid" >>"$dir/guest.env"
+	KLP_VM_CPUS=$3 KLP_VM_NAME=$1/$2 "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
+		sh "$KLP_TOP/scripts/vm/guest-runner.sh" "$dir" "@$dir/entries.list" 2>&1 |
+		sed -u "s|^klp-rs: |[$1/$2] |"
+}
+
+log "step 1/5: toolchain"
+"$KLP_TOP/scripts/setup/toolchain.sh"
+names=
+for line in $KLP_LINES; do
+	log "step 2/5: line $line: kernel, modules, the kernel's livepatch selftests"
+	"$KLP_TOP/scripts/build/modules.sh" "$line" >/dev/null
+	"$KLP_TOP/scripts/build/upstream-selftests.sh" "$line" "$results/$line/upstream"
+	plan_line "$line" "$@"
 done
-log "step 6/6: results (kept in $results)"
+
+log "step 3/5: host tests (static checks, klpctl)"
+# shellcheck disable=SC2086 # a list of line names
+"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
+"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
+
+export KLP_VM_TCG_SINGLE="${KLP_VM_TCG_SINGLE:-1}"
+for line in $KLP_LINES; do
+	log "step 4/5: line $line: $(wc -l <"$results/$line/plan") test script(s) in two VMs"
+	run_vm "$line" smp 2 &
+	smp=$!
+	run_vm "$line" main "$main_cpus" &
+	main=$!
+	wait "$smp" || true
+	wait "$main" || true
+done
+
+log "step 5/5: results (kept in $results)"
 status=0
 # shellcheck disable=SC2086 # names are result names without spaces
-"$KLP_TOP/scripts/tap-summary.sh" "$results" static-checks klpctl-cargo-test $names || status=1
-"$KLP_TOP/scripts/upstream-summary.sh" "$results" || true
+"$KLP_TOP/scripts/tap/summary.sh" "$results" static-checks klpctl-cargo-test $names || status=1
+for line in $KLP_LINES; do
+	"$KLP_TOP/scripts/tap/upstream-summary.sh" "$results/$line" || true
+done
 log "make check took $(elapsed "$start")"
 exit "$status"

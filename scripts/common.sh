@@ -7,8 +7,24 @@
 #   tools/bin/bindgen        bindgen-cli from crates.io
 #   venv/                    virtme-ng from PyPI
 #   kernel/<key>/            built test kernels, keyed by version + config hash
+#   debian13/<key>/root      the Debian 13 root of the stock-kernel line
+#
+# Kernel lines: the kernels klp-rs builds for and tests on, each with its own
+# build environment, boot image and guest root (line_setup):
+#   6.12   the 6.12 LTS test kernel klp-rs builds from linux-source-6.12
+#          (clang, tinyconfig + scripts/kernel/test-kernel.config); built
+#          with the host's toolchain, booted with the host's file system
+#   7.3    Debian's own linux-image-7.3.N+deb13-amd64, unmodified; modules
+#          are built in the Debian 13 root (scripts/kernel/debian-root.sh)
+#          with Debian's compilers, and the guest boots with that root
+# The modules of a line are built in build/<line>/, a copy of the sources
+# (one kernel's objects never mix with another's).
 
-KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
+# The repository: the nearest directory above the running script with src/lib.rs.
+KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+while [ ! -f "$KLP_TOP/src/lib.rs" ] && [ "$KLP_TOP" != / ]; do
+	KLP_TOP=$(dirname "$KLP_TOP")
+done
 KLP_CACHE=${KLP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/klp-rs}
 KLP_LLVM_SUFFIX=${KLP_LLVM_SUFFIX:--19}
 KLP_LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm${KLP_LLVM_SUFFIX}/lib}
@@ -20,20 +36,27 @@ KLP_KERNEL_SOURCE_TARBALL=${KLP_KERNEL_SOURCE_TARBALL:-/usr/src/linux-source-6.1
 # The test kernel's variant: `base` (make check) or `debug` (make check-debug),
 # and the config fragments merged over tinyconfig for it.
 KLP_KERNEL_VARIANT=${KLP_KERNEL_VARIANT:-base}
-KLP_KERNEL_FRAGMENTS=$KLP_TOP/scripts/test-kernel.config
+KLP_KERNEL_FRAGMENTS=$KLP_TOP/scripts/kernel/test-kernel.config
 case $KLP_KERNEL_VARIANT in
 base) ;;
-debug) KLP_KERNEL_FRAGMENTS="$KLP_KERNEL_FRAGMENTS $KLP_TOP/scripts/test-kernel-debug.config" ;;
+debug) KLP_KERNEL_FRAGMENTS="$KLP_KERNEL_FRAGMENTS $KLP_TOP/scripts/kernel/test-kernel-debug.config" ;;
 *)
 	printf 'unknown KLP_KERNEL_VARIANT=%s (base or debug)\n' "$KLP_KERNEL_VARIANT" >&2
 	exit 1
 	;;
 esac
-export KLP_TOP KLP_CACHE KLP_KERNEL_VARIANT
+# The lines `make check` runs (LINES=... on make's command line sets it).
+KLP_LINES=${KLP_LINES:-6.12 7.3}
+export KLP_TOP KLP_CACHE KLP_KERNEL_VARIANT KLP_LINES
 
 # log MSG...: a progress line on stderr, prefixed with the script's name.
 log() {
 	printf '[%s] %s\n' "${KLP_LOG_TAG:-klp-rs}" "$*" >&2
+}
+
+# shell_quote STRING: STRING in single quotes, for sh to read back.
+shell_quote() {
+	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
 # die MSG...: an error line on stderr, then exit 1.
@@ -92,4 +115,80 @@ kernel_bindgen_command() {
 	cmdfile=$1/rust/bindings/.bindings_generated.rs.cmd
 	[ -f "$cmdfile" ] || return 0
 	sed -n 's/^savedcmd_[^ ]* := \(.*\)$/\1/p' "$cmdfile" | sed 's/ *;.*$//'
+}
+
+# in_root ROOT COMMAND...: runs COMMAND in the Debian root ROOT (a chroot in a
+# mount namespace of its own, so nothing stays mounted if it is killed), with
+# /proc, /dev and the repository ($KLP_TOP, at the same path) mounted in it.
+in_root() {
+	root=$1
+	shift
+	as_root unshare --mount --propagation private sh -ec '
+		root=$1 top=$2
+		shift 2
+		mount -t proc proc "$root/proc"
+		mount --rbind /dev "$root/dev"
+		mkdir -p "$root$top"
+		mount --bind "$top" "$root$top"
+		exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LANG=C.UTF-8 "$@"' in_root "$root" "$KLP_TOP" "$@"
+}
+
+# debian_kbuild_vars RELEASE: the make variables that build for Debian's
+# stock kernel RELEASE in the Debian root, as Debian built it.
+debian_kbuild_vars() {
+	printf '%s\n' ARCH=x86 CC=x86_64-linux-gnu-gcc-14 HOSTCC=gcc-14 RUSTC=rustc \
+		BINDGEN=bindgen "KERNELRELEASE=$1"
+}
+
+# line_setup LINE: makes (or reuses) what LINE needs and sets, for it:
+#   line_kdir     the kernel tree modules are built against (a host path)
+#   line_kdir_in  the same tree as line_run's commands see it
+#   line_root     the Debian root it builds in and boots with ('' for the host)
+#   line_image    the kernel image the VM boots
+#   line_release  the kernel release (uname -r)
+#   line_build    where its modules are built: build/LINE
+# Progress goes to stderr.
+line_setup() {
+	line_build=$KLP_TOP/build/$1
+	case $1 in
+	6.12)
+		line_root=
+		line_kdir=$("$KLP_TOP/scripts/kernel/test-kernel.sh")
+		line_image=$line_kdir/arch/x86/boot/bzImage
+		line_release=$(cat "$line_kdir/include/config/kernel.release")
+		;;
+	7.3)
+		line_root=$("$KLP_TOP/scripts/kernel/debian-root.sh")
+		line_kdir=$("$KLP_TOP/scripts/kernel/debian-kernel.sh")
+		line_release=$(cat "$line_root/etc/klp-rs-kernel-release")
+		line_image=$line_root/boot/vmlinuz-$line_release
+		;;
+	*) die "unknown kernel line '$1' (known: 6.12 7.3)" ;;
+	esac
+	line_kdir_in=${line_kdir#"$line_root"}
+}
+
+# line_run COMMAND...: runs COMMAND in the build environment of the line set
+# up last (line_setup): in its Debian root, or on the host.
+line_run() {
+	if [ -n "$line_root" ]; then
+		in_root "$line_root" env BINDGEN=/usr/bin/bindgen \
+			LIBCLANG_PATH=/usr/lib/llvm-19/lib "$@"
+	else
+		"$@"
+	fi
+}
+
+# line_make ARGS...: make against the kernel tree of the line set up last,
+# with the compilers that kernel was built with.
+line_make() {
+	if [ -n "$line_root" ]; then
+		# shellcheck disable=SC2046 # one make variable per line
+		in_root "$line_root" make -C "$line_kdir_in" \
+			$(debian_kbuild_vars "$line_release") "$@"
+	else
+		# shellcheck disable=SC2046 # one make variable per line
+		make -C "$line_kdir" $(kbuild_vars) "$@"
+	fi
 }

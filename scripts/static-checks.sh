@@ -4,17 +4,20 @@
 # bindings, and compile-time behaviour of the library (a mismatching
 # replacement signature must not build).
 #
-#   scripts/static-checks.sh KDIR RESULTS_DIR NAME
+#   scripts/static-checks.sh RESULTS_DIR NAME LINE...
 #
-# Writes RESULTS_DIR/NAME.tap and NAME.rc.
+# The checks of the sources run once; those that depend on a kernel (the
+# layout of its bindings, the compile tests) run for each kernel LINE, whose
+# modules must have been built (scripts/build/modules.sh LINE). Writes
+# RESULTS_DIR/NAME.tap and NAME.rc.
 set -u
 export KLP_LOG_TAG=static
 # shellcheck source=scripts/common.sh
 . "$(dirname -- "$0")/common.sh"
 
-[ $# -eq 3 ] || die "usage: $0 KDIR RESULTS_DIR NAME"
-kdir=$1
-out=$2/$3
+[ $# -ge 3 ] || die "usage: $0 RESULTS_DIR NAME LINE..."
+out=$1/$2
+shift 2
 cd "$KLP_TOP" || exit 1
 n=0
 failed=0
@@ -61,22 +64,42 @@ unsafe_outside_replacements() {
 	done
 }
 
-# compiles OBJECT: builds one object of selftests/compile; prints the log.
+# compiles OBJECT: builds one object of selftests/compile for the line set up
+# last; prints the log.
 compiles() {
-	# shellcheck disable=SC2046 # one make variable per line
-	make -C "$kdir" M="$KLP_TOP/selftests/compile" $(kbuild_vars) "$1" 2>&1
+	line_make M="$line_build/selftests/compile" "$1" 2>&1
+}
+
+# line_checks LINE: the checks against the kernel of LINE (set up).
+line_checks() {
+	what="$1: kernel::bindings lays out the C structures as C does (bindgen's layout assertions)"
+	if layout=$(line_run "$KLP_TOP/scripts/kernel/check-kernel-bindings.sh" "$line_kdir_in" 2>&1); then
+		check "$what" "$layout"
+	else
+		not_ok "$what" "could not check:" "$layout"
+	fi
+	if log=$(compiles signature_match.o); then
+		ok "$1: func!(.., checked_against = ..) accepts a matching signature"
+	else
+		not_ok "$1: func!(.., checked_against = ..) accepts a matching signature" "$log"
+	fi
+	if log=$(compiles signature_mismatch.o); then
+		not_ok "$1: func!(.., checked_against = ..) rejects a mismatching signature" \
+			"signature_mismatch.o compiled"
+	elif printf '%s\n' "$log" | grep -q 'E0308'; then
+		ok "$1: func!(.., checked_against = ..) rejects a mismatching signature"
+	else
+		not_ok "$1: func!(.., checked_against = ..) rejects a mismatching signature" \
+			"it failed, but not with the expected type error (E0308):" "$log"
+	fi
 }
 
 {
 	printf 'TAP version 13\n# static checks of the klp-rs sources\n'
 
 	shell_files="$(find scripts selftests samples bench -name '*.sh' | sort) .ci/run"
-	if command -v shellcheck >/dev/null 2>&1; then
-		# shellcheck disable=SC2086 # a list of paths without spaces
-		check "shell scripts are shellcheck-clean" "$(shellcheck -x $shell_files 2>&1)"
-	else
-		ok "shell scripts are shellcheck-clean # SKIP shellcheck is not installed"
-	fi
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	check "shell scripts are shellcheck-clean" "$(shellcheck -x $shell_files 2>&1)"
 	# shellcheck disable=SC2086
 	check "shell scripts are POSIX sh (no bash shebang)" \
 		"$(grep -l '^#!.*bash' $shell_files 2>/dev/null)"
@@ -86,36 +109,17 @@ compiles() {
 		"$(unsafe_without_safety_comment)"
 	check "sample modules use unsafe only in their replacement functions" \
 		"$(unsafe_outside_replacements)"
-	if rustfmt --version >/dev/null 2>&1; then
-		check "Rust sources are rustfmt-clean (the kernel's .rustfmt.toml)" \
-			"$(rust_files | grep -v '^selftests/compile/' |
-				xargs rustfmt --config-path "$kdir/.rustfmt.toml" --edition 2021 --check -l 2>&1)"
-	else
-		ok "Rust sources are rustfmt-clean # SKIP rustfmt is not installed"
-	fi
+	check "Rust sources are rustfmt-clean (the kernel's .rustfmt.toml)" \
+		"$(rust_files | grep -v '^selftests/compile/' |
+			xargs rustfmt --config-path "$KLP_TOP/.rustfmt.toml" --edition 2021 --check -l 2>&1)"
 
-	what="kernel::bindings lays out the C structures as C does (bindgen's layout assertions)"
-	if layout=$("$KLP_TOP/scripts/check-kernel-bindings.sh" "$kdir" 2>&1); then
-		check "$what" "$layout"
-	else
-		not_ok "$what" "could not check:" "$layout"
-	fi
-
-	if log=$(compiles signature_match.o); then
-		ok "func!(.., checked_against = ..) accepts a matching signature"
-	else
-		not_ok "func!(.., checked_against = ..) accepts a matching signature" "$log"
-	fi
-	if log=$(compiles signature_mismatch.o); then
-		not_ok "func!(.., checked_against = ..) rejects a mismatching signature" \
-			"signature_mismatch.o compiled"
-	elif printf '%s\n' "$log" | grep -q 'E0308'; then
-		ok "func!(.., checked_against = ..) rejects a mismatching signature"
-	else
-		not_ok "func!(.., checked_against = ..) rejects a mismatching signature" \
-			"it failed, but not with the expected type error (E0308):" "$log"
-	fi
+	for line; do
+		line_setup "$line"
+		line_checks "$line"
+	done
 	printf '1..%d\n' "$n"
 } >"$out.tap"
 printf '%s\n' "$failed" >"$out.rc"
 log "$((n - failed)) passed, $failed failed"
+
+

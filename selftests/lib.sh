@@ -1,13 +1,18 @@
 # shellcheck shell=sh
-# Guest-side helpers for the klp-rs selftests: TAP output, assertions on the
-# kernel's observable state, and live patch module handling. Sourced by each
-# selftests/test-*.sh, which run as root inside the test VM.
+# The guest library of the klp-rs selftests: TAP output, assertions on the
+# kernel's observable state (sysfs, /proc, the kernel log), one wait loop
+# (loop_until), module loading and unloading, dynamic debug and kmemleak.
+# Sourced by each selftests/test-*.sh (and bench/bench-guest.sh), which run
+# as root inside the test VM.
 #
 # Every assertion prints one TAP line: `ok N - what` or `not ok N - what`
 # followed by `# ` lines that say why. tap_end prints the plan.
 
 KLP_SYSFS=/sys/kernel/livepatch
 KLP_TOP=${KLP_TOP:-$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)}
+# The built modules of the kernel line under test (build/LINE, set by the
+# host in guest.env); the repository itself for an in-place build.
+KLP_MODULES=${KLP_MODULES:-$KLP_TOP}
 KLP_TRANSITION_TIMEOUT=${KLP_TRANSITION_TIMEOUT:-60}
 tap_count=0
 tap_failures=0
@@ -101,25 +106,42 @@ sysfs_value() {
 	cat "$1" 2>/dev/null || printf '<missing>'
 }
 
+# sysfs_is FILE VALUE: FILE holds VALUE.
+sysfs_is() {
+	[ "$(sysfs_value "$1")" = "$2" ]
+}
+
+# loop_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds; fails
+# once SECONDS have passed without that. The one wait loop of the tests.
+loop_until() {
+	loop_left=$(($1 * 10))
+	shift
+	until "$@"; do
+		[ "$loop_left" -gt 0 ] || return 1
+		sleep 0.1
+		loop_left=$((loop_left - 1))
+	done
+}
+
+# transition_over PATCH: PATCH is not in transition (or is gone).
+transition_over() {
+	[ ! -d "$KLP_SYSFS/$1" ] || [ "$(sysfs_value "$KLP_SYSFS/$1/transition")" = 0 ]
+}
+
+# patch_gone PATCH: /sys/kernel/livepatch/PATCH does not exist.
+patch_gone() {
+	[ ! -d "$KLP_SYSFS/$1" ]
+}
+
 # wait_transition PATCH: waits until PATCH's transition is over (or PATCH is
 # gone). Fails after KLP_TRANSITION_TIMEOUT seconds.
 wait_transition() {
-	waited=0
-	while [ -d "$KLP_SYSFS/$1" ] && [ "$(sysfs_value "$KLP_SYSFS/$1/transition")" != 0 ]; do
-		[ "$waited" -lt $((KLP_TRANSITION_TIMEOUT * 10)) ] || return 1
-		sleep 0.1
-		waited=$((waited + 1))
-	done
+	loop_until "$KLP_TRANSITION_TIMEOUT" transition_over "$1"
 }
 
 # wait_patch_gone PATCH: waits until /sys/kernel/livepatch/PATCH is removed.
 wait_patch_gone() {
-	waited=0
-	while [ -d "$KLP_SYSFS/$1" ]; do
-		[ "$waited" -lt $((KLP_TRANSITION_TIMEOUT * 10)) ] || return 1
-		sleep 0.1
-		waited=$((waited + 1))
-	done
+	loop_until "$KLP_TRANSITION_TIMEOUT" patch_gone "$1"
 }
 
 # module_loaded NAME: NAME is in /proc/modules.
@@ -150,12 +172,12 @@ cleanup_patches() {
 
 # sample_ko NAME: path of a built sample module.
 sample_ko() {
-	printf '%s/samples/%s/%s.ko\n' "$KLP_TOP" "$1" "$1"
+	printf '%s/samples/%s/%s.ko\n' "$KLP_MODULES" "$1" "$1"
 }
 
 # test_ko NAME: path of one of our Rust test modules (selftests/test_modules).
 test_ko() {
-	printf '%s/selftests/test_modules/%s.ko\n' "$KLP_TOP" "$1"
+	printf '%s/selftests/test_modules/%s.ko\n' "$KLP_MODULES" "$1"
 }
 
 # load_patch NAME [PARAM=VALUE...]: insmod a test live patch and wait for its
@@ -166,15 +188,15 @@ load_patch() {
 	insmod "$(test_ko "$mod")" "$@" && wait_transition "$mod"
 }
 
+# unreferenced MODULE: MODULE's reference count is 0.
+unreferenced() {
+	[ "$(sysfs_value "/sys/module/$1/refcnt")" = 0 ]
+}
+
 # unload MODULE: rmmod, once the module's reference count has dropped to 0
 # (the livepatch core releases a patch module's reference asynchronously).
 unload() {
-	waited=0
-	while [ "$(sysfs_value "/sys/module/$1/refcnt")" != 0 ]; do
-		[ "$waited" -lt $((KLP_TRANSITION_TIMEOUT * 10)) ] || break
-		sleep 0.1
-		waited=$((waited + 1))
-	done
+	loop_until "$KLP_TRANSITION_TIMEOUT" unreferenced "$1" || true
 	rmmod "$1"
 }
 
@@ -216,13 +238,6 @@ expect_lines() {
 # patch_state PID: /proc/PID/patch_state (-1: no transition, 0: unpatched, 1: patched).
 patch_state() {
 	sysfs_value "/proc/$1/patch_state"
-}
-
-# livepatch_debug_on: turn on the livepatch core's debug messages (the steps
-# of each transition), as the kernel's own selftests do.
-livepatch_debug_on() {
-	printf '%s\n' 'file kernel/livepatch/* +p' 'func klp_try_switch_task -p' \
-		>/sys/kernel/debug/dynamic_debug/control 2>/dev/null || true
 }
 
 # core_lines PATCH STEP...: the core's log lines for the given steps of
@@ -289,4 +304,123 @@ kmemleak_clear() {
 kmemleak_suspects() {
 	echo scan >"$KLP_KMEMLEAK" && sleep 6 && echo scan >"$KLP_KMEMLEAK" &&
 		cat "$KLP_KMEMLEAK"
+}
+
+
+# expect_dmesg_seq DESC REGEX...: kernel log lines since the last dmesg_mark
+# match the REGEXes in this order (other lines may come in between).
+expect_dmesg_seq() {
+	seq_desc=$1
+	shift
+	seq_log=$(dmesg_since_mark)
+	seq_rest=$seq_log
+	for seq_re; do
+		seq_n=$(printf '%s\n' "$seq_rest" | grep -nE -m1 -- "$seq_re" | cut -d: -f1)
+		if [ -z "$seq_n" ]; then
+			fail "$seq_desc" "no kernel log line matches /$seq_re/ after the ones before it;" \
+				"the log since the mark:" "$(printf '%s\n' "$seq_log" | tail -n 40)"
+			return 0
+		fi
+		seq_rest=$(printf '%s\n' "$seq_rest" | sed "1,${seq_n}d")
+	done
+	pass "$seq_desc"
+}
+
+# expect_no_dmesg DESC REGEX: no kernel log line since the last dmesg_mark matches.
+expect_no_dmesg() {
+	if seq_hits=$(dmesg_since_mark | grep -E -- "$2"); then
+		fail "$1" "kernel log lines match /$2/ since the mark:" "$seq_hits"
+	else
+		pass "$1"
+	fi
+}
+
+# dmesg_has REGEX: a kernel log line since the last dmesg_mark matches REGEX.
+dmesg_has() {
+	dmesg_since_mark | grep -Eq -- "$1"
+}
+
+# wait_dmesg REGEX [SECONDS]: waits until a kernel log line since the last
+# dmesg_mark matches REGEX (default: 30 s). Fails when the time is up.
+wait_dmesg() {
+	loop_until "${2:-30}" dmesg_has "$1"
+}
+
+# expect_wait_dmesg DESC REGEX [SECONDS]: wait_dmesg as one TAP line.
+expect_wait_dmesg() {
+	if wait_dmesg "$2" "${3:-30}"; then
+		pass "$1"
+	else
+		fail "$1" "no kernel log line matched /$2/ within ${3:-30} s; the log since the mark:" \
+			"$(dmesg_since_mark | tail -n 20)"
+	fi
+}
+
+# expect_insmod NAME [PARAM...]: loads sample module NAME; on failure the
+# TAP line shows insmod's output and the kernel log. Returns insmod's status.
+expect_insmod() {
+	insmod_name=$1
+	shift
+	if insmod_out=$(insmod "$(sample_ko "$insmod_name")" "$@" 2>&1); then
+		pass "insmod $insmod_name${*:+ $*}"
+	else
+		fail "insmod $insmod_name${*:+ $*}" "$insmod_out" "kernel log:" \
+			"$(dmesg_since_mark | tail -n 20)"
+		return 1
+	fi
+}
+
+# expect_rmmod NAME: unloads NAME, then asserts it left /proc/modules.
+expect_rmmod() {
+	expect_ok "rmmod $1" rmmod "$1"
+	expect_module_gone "$1"
+}
+
+# expect_module_gone NAME: NAME is not in /proc/modules.
+expect_module_gone() {
+	if module_loaded "$1"; then
+		fail "$1 is not in /proc/modules" "$(grep "^$1 " /proc/modules)"
+	else
+		pass "$1 is not in /proc/modules"
+	fi
+}
+
+# expect_kallsyms MODULE SYMBOL: /proc/kallsyms lists SYMBOL as a text symbol
+# of MODULE (which is what the livepatch core looks functions up in).
+expect_kallsyms() {
+	if grep -Eq "^[0-9a-f]+ [tT] $2[[:space:]]+\[$1\]\$" /proc/kallsyms; then
+		pass "kallsyms lists $2 in [$1]"
+	else
+		fail "kallsyms lists $2 in [$1]" "symbols of $1:" \
+			"$(grep -F "[$1]" /proc/kallsyms | head -n 20)"
+	fi
+}
+
+# expect_no_patches: no live patch is left in sysfs.
+expect_no_patches() {
+	expect_eq "no live patch is left in $KLP_SYSFS" "" "$(ls "$KLP_SYSFS")"
+}
+
+# unload_modules NAME...: removes those of the modules that are loaded,
+# ignoring errors (for cleanups).
+unload_modules() {
+	for unload_name; do
+		module_loaded "$unload_name" && rmmod "$unload_name" 2>/dev/null
+	done
+	return 0
+}
+
+# klp_debug on|off: the livepatch core's pr_debug() messages (the steps of a
+# transition, and which task blocks it on which function), through dynamic
+# debug, as the kernel's own livepatch selftests do (without the per-task
+# lines of klp_try_switch_task()).
+klp_debug() {
+	case $1 in
+	on) klp_debug_flag=+p ;;
+	*) klp_debug_flag=-p ;;
+	esac
+	klp_debug_ctl=/proc/dynamic_debug/control
+	[ -w "$klp_debug_ctl" ] || klp_debug_ctl=/sys/kernel/debug/dynamic_debug/control
+	printf '%s\n' "file kernel/livepatch/* $klp_debug_flag" 'func klp_try_switch_task -p' \
+		>"$klp_debug_ctl"
 }

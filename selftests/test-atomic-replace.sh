@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # Stacked patches and atomic replace with our Rust test modules:
 # test_klp_livepatch (/proc/cmdline) and test_klp_atomic_replace
 # (/proc/meminfo, replace=0|1). Proves that stacked patches are all active,
@@ -25,7 +26,7 @@ patches() {
 
 tap_begin "stacked patches, atomic replace, NOPs, returning to the unpatched kernel"
 cleanup_test_modules
-livepatch_debug_on
+klp_debug on
 
 # --- stacking
 expect_ok "load $LP" load_patch "$LP"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # Bad input fails cleanly and loses nothing: patches the core must refuse
 # (missing function, wrong sympos, failing pre_patch, older state version),
 # shadow-variable error paths, and bad writes to sysfs.
@@ -6,7 +7,7 @@
 . "$(dirname -- "$0")/lib.sh"
 
 bad_ko() {
-	printf '%s/selftests/bad_input/%s.ko\n' "$KLP_TOP" "$1"
+	printf '%s/selftests/bad_input/%s.ko\n' "$KLP_MODULES" "$1"
 }
 
 # refused NAME DMESG_REGEX WHAT: NAME.ko must fail to load with that kernel
@@ -50,7 +51,7 @@ fi
 # An older state version may not replace a patch with a newer one.
 V3=livepatch_cumulative_v3
 expect_ok "insmod $V3.ko (state 1, version 1)" \
-	insmod "$KLP_TOP/samples/livepatch_cumulative/$V3.ko"
+	insmod "$(sample_ko livepatch_cumulative | sed "s/livepatch_cumulative.ko$/$V3.ko/")"
 expect_ok "$V3: the transition completes" wait_transition "$V3"
 patched=$(cat /proc/cmdline)
 dmesg_mark

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # The order of the pre/post (un)patch callbacks with our Rust test modules:
 # test_klp_callbacks_demo (callbacks on vmlinux, test_klp_callbacks_mod and
 # test_klp_callbacks_busy, whose busymod_work_func() it replaces),
@@ -36,7 +37,7 @@ lines() {
 
 tap_begin "callback order: targets coming and going, failures, a busy target, atomic replace"
 cleanup_test_modules
-livepatch_debug_on
+klp_debug on
 
 # --- target module loaded before the patch
 dmesg_mark

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # The cumulative series v1 -> v2 -> v3: atomic replace, NOPs for functions
 # only an earlier patch touched, removal of replaced patches, callbacks only
 # from the newest patch, a system state and its version rule.
@@ -9,7 +10,7 @@ V1=livepatch_cumulative_v1
 V2=livepatch_cumulative_v2
 V3=livepatch_cumulative_v3
 ko() {
-	printf '%s/samples/livepatch_cumulative/%s.ko\n' "$KLP_TOP" "$1"
+	printf '%s/samples/livepatch_cumulative/%s.ko\n' "$KLP_MODULES" "$1"
 }
 
 # load PATCH: insmod and wait for its transition; one case each.

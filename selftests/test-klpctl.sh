@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # klpctl against the real kernel: load with --wait, list --json, status,
 # bad input, unload.
 # shellcheck source=selftests/lib.sh
@@ -75,11 +76,7 @@ BUSY=livepatch_callbacks_busymod
 DEMO=livepatch_callbacks_demo
 dmesg_mark
 expect_ok "insmod $BUSY.ko block_transition=Y" insmod "$(sample_ko "$BUSY")" block_transition=Y
-waited=0
-until dmesg_since_mark | grep -q "busymod_work_func enter" || [ "$waited" -ge 100 ]; do
-	sleep 0.1
-	waited=$((waited + 1))
-done
+wait_dmesg "busymod_work_func enter" 10 || true
 klpctl_rc load --wait --timeout 5 "$(sample_ko "$DEMO")"
 expect_eq "load --wait --timeout 5 of $DEMO times out (exit 3) on the stalled transition" 3 "$rc"
 diag "$out"

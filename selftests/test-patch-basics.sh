@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # Basic function patching with our Rust test_klp_livepatch (which replaces
 # cmdline_proc_show()): the patched and restored /proc/cmdline, the core's
 # log of both transitions, the sysfs attributes and their permissions,
@@ -14,7 +15,7 @@ FTRACE_ENABLED=/proc/sys/kernel/ftrace_enabled
 
 tap_begin "basic patching, sysfs attributes, patch_state, ftrace_enabled"
 cleanup_test_modules
-livepatch_debug_on
+klp_debug on
 original=$(cat /proc/cmdline)
 
 # --- patching and unpatching

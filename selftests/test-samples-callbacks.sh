@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # The Rust callbacks demo (livepatch_callbacks_demo) with its target modules
 # livepatch_callbacks_mod and livepatch_callbacks_busymod: which callbacks run,
 # in which order, for which object and module state, when the patch is enabled
@@ -7,8 +8,6 @@
 # The cases follow the kernel's tools/testing/selftests/livepatch/test-callbacks.sh.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
-# shellcheck source=selftests/lib-samples.sh
-. "$(dirname -- "$0")/lib-samples.sh"
 
 DEMO=livepatch_callbacks_demo
 MOD=livepatch_callbacks_mod

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # The Rust shadow variables demo: livepatch_shadow_mod leaks memory in
 # dummy_alloc(); livepatch_shadow_fix1 keeps that memory in a shadow variable
 # of each dummy and frees it in dummy_free(); livepatch_shadow_fix2, stacked
@@ -10,8 +11,6 @@
 # old) every 3 s, so the script waits for the log lines it expects.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
-# shellcheck source=selftests/lib-samples.sh
-. "$(dirname -- "$0")/lib-samples.sh"
 
 MOD=livepatch_shadow_mod
 FIX1=livepatch_shadow_fix1

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=1
 # Shadow variables and system states with our Rust test modules.
 # test_klp_shadow_vars exercises the shadow variable API in its init and logs
 # each call; test_klp_state (state 1, version 1) and test_klp_state2/3
@@ -20,7 +21,7 @@ loglevel() {
 
 tap_begin "shadow variables; system states, their take-over and version rules"
 cleanup_test_modules
-livepatch_debug_on
+klp_debug on
 
 # --- shadow variables
 dmesg_mark

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=2 cost=20 order=last
 # Stress of a system call patch: cycles of load our Rust test_klp_syscall
 # (it patches getpid), wait for the transition, disable, unload, while many
 # processes call getpid in a loop. Every cycle is verified: the transition
@@ -22,7 +23,7 @@ WATCHED=4
 tap_begin "syscall stress: $CYCLES cycles of getpid patched and unpatched under $TASKS tasks"
 cleanup_test_modules
 if [ ! -x "$HELPER" ]; then
-	printf 'ok 1 - %s # SKIP no getpid helper at %s (scripts/prepare-upstream.sh builds it)\n' \
+	printf 'ok 1 - %s # SKIP no getpid helper at %s (scripts/build/upstream-selftests.sh builds it)\n' \
 		"the syscall stress" "$HELPER"
 	tap_count=1
 	tap_end
@@ -40,12 +41,7 @@ watched=$(echo "$pids" | tr ' ' '\n' | sed '/^$/d' | head -n "$WATCHED" | paste 
 
 # wait_npids: waits until every watched task has called the patched getpid.
 wait_npids() {
-	waited=0
-	while [ "$(sysfs_value "$NPIDS")" != 0 ]; do
-		[ "$waited" -lt $((KLP_TRANSITION_TIMEOUT * 10)) ] || return 1
-		sleep 0.1
-		waited=$((waited + 1))
-	done
+	loop_until "$KLP_TRANSITION_TIMEOUT" sysfs_is "$NPIDS" 0
 }
 
 # cycle: one verified cycle; prints a reason and returns 1 at the first surprise.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=2 cost=20
 # Stress: cycles of load v1, replace by v2, replace by v3, disable, unload,
 # while reader processes keep calling the patched functions. Every cycle is
 # verified, and every output a reader saw must be one a patch state explains.
@@ -11,7 +12,7 @@
 
 CYCLES=${KLP_STRESS_CYCLES:-5}
 READERS=${KLP_STRESS_READERS:-4}
-SERIES=$KLP_TOP/samples/livepatch_cumulative
+SERIES=$KLP_MODULES/samples/livepatch_cumulative
 V1=livepatch_cumulative_v1
 V2=livepatch_cumulative_v2
 V3=livepatch_cumulative_v3

@@ -1,4 +1,5 @@
 #!/bin/sh
+# klp-rs-test: cpus=2 order=last
 # The getpid system call patched under load with our Rust test_klp_syscall:
 # six tasks call getpid in a loop, four of them listed in klp_pids (the
 # module's array parameter holds one pid per possible CPU). Proves the
@@ -15,9 +16,9 @@ NPIDS=/sys/kernel/$LP/npids
 
 tap_begin "getpid patched while six tasks call it"
 cleanup_test_modules
-livepatch_debug_on
+klp_debug on
 if [ ! -x "$HELPER" ]; then
-	printf 'ok 1 - %s # SKIP no getpid helper at %s (scripts/prepare-upstream.sh builds it)\n' \
+	printf 'ok 1 - %s # SKIP no getpid helper at %s (scripts/build/upstream-selftests.sh builds it)\n' \
 		"the getpid test" "$HELPER"
 	tap_count=1
 	tap_end
@@ -36,11 +37,7 @@ expect_ok "insmod $LP klp_pids=$listed and wait for the transition" \
 	load_patch "$LP" "klp_pids=$listed"
 expect_eq "every task is out of the transition (patch_state -1)" "" \
 	"$(for pid in $pids; do [ "$(patch_state "$pid")" = -1 ] || echo "$pid"; done)"
-waited=0
-while [ "$(sysfs_value "$NPIDS")" != 0 ] && [ $waited -lt 100 ]; do
-	sleep 0.1
-	waited=$((waited + 1))
-done
+loop_until 10 sysfs_is "$NPIDS" 0 || true
 expect_eq "$NPIDS: every listed task has called the patched getpid" 0 "$(sysfs_value "$NPIDS")"
 expect_eq "$NPIDS is read-only" "-r--r--r--" "$(stat -c %A "$NPIDS" 2>&1)"
 expect_eq "the klp_pids parameter is not in sysfs (permission 0)" no \
@@ -51,9 +48,8 @@ expect_eq "getpid (\$\$ of a new shell) matches /proc/self/stat through the patc
 # shellcheck disable=SC2086 # a list of pids
 expect_ok "the helpers are still running" kill -0 $pids
 expect_ok "disable $LP under load" disable_patch "$LP"
-expect_ok "rmmod $LP; /sys/kernel/$LP goes with it" sh -c "
-	while [ \"\$(cat /sys/module/$LP/refcnt)\" != 0 ]; do sleep 0.1; done
-	rmmod $LP && test ! -e /sys/kernel/$LP"
+expect_ok "rmmod $LP" unload "$LP"
+expect_eq "/sys/kernel/$LP goes with it" gone "$(test -e "/sys/kernel/$LP" && echo present || echo gone)"
 # shellcheck disable=SC2086 # a list of pids
 kill $pids
 wait

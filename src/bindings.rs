@@ -2,7 +2,7 @@
 
 //! Raw bindings to `<linux/livepatch.h>`.
 //!
-//! Generated at build time by `scripts/gen-bindings.sh` for the kernel the
+//! Generated at build time by `scripts/kernel/gen-bindings.sh` for the kernel the
 //! modules are built against (Linux 6.12's `kernel::bindings` has no livepatch
 //! items). Only `klp_*` items are generated; every type they refer to is the one
 //! from [`kernel::bindings`], re-exported here through the glob import at the

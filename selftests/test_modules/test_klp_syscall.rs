@@ -33,7 +33,7 @@ static NPIDS_PENDING: AtomicU32 = AtomicU32::new(0);
 /// The calling task's global pid (`current->pid`), through the kernel
 /// crate's `Task`, so that this test also checks that the Rust layout of
 /// `task_struct` matches C's: when it did not (see
-/// scripts/check-kernel-bindings.sh), this read 0 and no listed task was
+/// scripts/kernel/check-kernel-bindings.sh), this read 0 and no listed task was
 /// ever crossed off.
 fn current_pid() -> bindings::pid_t {
     kernel::current!().pid()

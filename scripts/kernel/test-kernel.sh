@@ -2,7 +2,7 @@
 # Build the klp-rs test kernel once and reuse it.
 #
 # The tree comes from Debian's linux-source-6.12 tarball, configured as
-# `tinyconfig` + scripts/test-kernel.config (+ scripts/test-kernel-debug.config
+# `tinyconfig` + scripts/kernel/test-kernel.config (+ scripts/kernel/test-kernel-debug.config
 # for KLP_KERNEL_VARIANT=debug), and is built in
 # $KLP_CACHE/kernel/<package version>-<fragments hash>[-debug]/linux. A finished build
 # leaves a stamp file; later runs with the same key reuse it at once.
@@ -12,7 +12,7 @@
 set -eu
 export KLP_LOG_TAG=kernel
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
 # require_options DIR: the options the tests depend on are set in DIR/.config.
 require_options() {

@@ -1,14 +1,17 @@
 #!/bin/sh
-# Boot the test kernel under virtme-ng and run one command inside it.
+# Boot the kernel of one kernel line under virtme-ng and run one command
+# inside it.
 #
-#   scripts/run-vm.sh RESULTS_DIR COMMAND...
+#   scripts/vm/run.sh LINE RESULTS_DIR COMMAND...
 #
 # The COMMAND words are joined with spaces into one guest shell command line,
 # so quote a compound command as a single argument.
 #
-# The guest sees the host's filesystem read-only (so the repository and its
-# built modules) and RESULTS_DIR read-write; the command is expected to leave
-# its results there. The full console, kernel messages included, goes to
+# On the 6.12 line the guest's root is the host's file system, read-only;
+# on the 7.3 line it is the Debian 13 root (scripts/kernel/debian-root.sh),
+# with the repository and its built modules at the same path as on the host.
+# RESULTS_DIR is shared read-write; the command is expected to leave its
+# results there. The full console, kernel messages included, goes to
 # RESULTS_DIR/console.log; the command's own output is shown live.
 # RESULTS_DIR is created if needed; the caller clears it.
 #
@@ -18,18 +21,18 @@
 set -eu
 export KLP_LOG_TAG="vm${KLP_VM_NAME:+-$KLP_VM_NAME}"
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
-[ $# -ge 2 ] || die "usage: $0 RESULTS_DIR COMMAND..."
-results=$1
-shift
+[ $# -ge 3 ] || die "usage: $0 LINE RESULTS_DIR COMMAND..."
+line_setup "$1"
+results=$2
+shift 2
 timeout=${KLP_VM_TIMEOUT:-1800}
 cpus=${KLP_VM_CPUS:-2}
-kdir=$("$KLP_TOP/scripts/build-kernel.sh")
 vng=$KLP_VENV/bin/vng
 # vng runs its helpers (virtme-run, ...) from PATH.
 PATH=$KLP_VENV/bin:$PATH
-[ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup-toolchain.sh"
+[ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup/toolchain.sh"
 
 mkdir -p "$results"
 rm -f "$results/guest-finished" "$results/console.log" "$results/vng.rc"
@@ -64,19 +67,30 @@ fi
 # log_buf_len: the tests read the kernel log back from their own marker
 # line on; the stress runs of make check-debug log more than the default
 # 128 KiB buffer holds.
-append="root=/dev/root log_buf_len=8M"
+# no_timer_check: an emulated guest on a busy host can miss the IO-APIC
+# timer check at boot and panic ("IO-APIC + timer doesn't work!"); the
+# kernel's option for virtualised guests skips it.
+append="root=/dev/root log_buf_len=8M no_timer_check"
 if [ "${KLP_VM_9P_CACHE:-loose}" != none ]; then
 	append="$append rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=${KLP_VM_9P_CACHE:-loose}"
 fi
 [ -n "${KLP_VM_APPEND:-}" ] && append="$append $KLP_VM_APPEND"
 
-log "booting $(basename "$(dirname "$kdir")") under virtme-ng (${accel:+TCG, }time limit ${timeout}s)"
+# The 7.3 line boots Debian's kernel with the Debian root as the guest's
+# root, and the repository (its scripts, klpctl, the built modules) at the
+# path it has on the host.
+root_opts=
+if [ -n "$line_root" ]; then
+	root_opts="--root $line_root --rodir $KLP_TOP"
+fi
+
+log "booting $line_release under virtme-ng (${accel:+TCG, }time limit ${timeout}s)"
 start=$(date +%s)
 # The guest's own output is shown live; kernel messages ("[    1.234] ...")
 # only go to the log.
 {
-	# shellcheck disable=SC2086 # $accel is empty or one option
-	timeout -k 10 "$timeout" "$vng" --run "$kdir/arch/x86/boot/bzImage" $accel \
+	# shellcheck disable=SC2086 # $accel and $root_opts: options without spaces
+	timeout -k 10 "$timeout" "$vng" --run "$line_image" $accel $root_opts \
 		--cpus "$cpus" --memory 1G --force-9p --append "$append" --verbose \
 		--rwdir "$results" --exec "$*" ${qemu_opts:+"$qemu_opts"} </dev/null
 	echo $? >"$results/vng.rc"

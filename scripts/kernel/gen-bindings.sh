@@ -1,7 +1,7 @@
 #!/bin/sh
 # Generate the Rust bindings to <linux/livepatch.h> for one kernel tree.
 #
-#   scripts/gen-bindings.sh KDIR OUTPUT
+#   scripts/kernel/gen-bindings.sh KDIR OUTPUT
 #
 # Linux 6.12's `kernel::bindings` does not cover livepatch, so klp-rs runs
 # bindgen itself, with the exact clang flags recorded for the kernel's own
@@ -13,7 +13,7 @@
 set -eu
 export KLP_LOG_TAG=bindgen
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
 [ $# -eq 2 ] || die "usage: $0 KDIR OUTPUT"
 kdir=$1
@@ -35,7 +35,7 @@ clang_flags=$(kernel_bindgen_command "$kdir" |
 # Regenerate only when the inputs changed.
 stamp="$out.inputs"
 inputs=$(printf '%s\n%s\n%s\n' "$kdir" \
-	"$(sha256sum "$cmdfile" "$header" "$0" "$KLP_TOP/scripts/layout-asserts.py" | cut -c1-64)" \
+	"$(sha256sum "$cmdfile" "$header" "$0" "$KLP_TOP/scripts/kernel/layout-asserts.py" | cut -c1-64)" \
 	"$("$KLP_BINDGEN" --version)")
 if [ -f "$out" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ]; then
 	exit 0
@@ -55,6 +55,6 @@ mkdir -p "$(dirname "$out")"
 	-o "$out.tmp" -- $clang_flags -DMODULE)
 # bindgen's layout tests become compile-time assertions: the build fails if
 # a klp_* struct laid out with kernel::bindings' field types differs from C.
-python3 "$KLP_TOP/scripts/layout-asserts.py" "$out.tmp"
+python3 "$KLP_TOP/scripts/kernel/layout-asserts.py" "$out.tmp"
 mv "$out.tmp" "$out"
 printf '%s\n' "$inputs" >"$stamp"

@@ -10,7 +10,7 @@
 set -eu
 export KLP_LOG_TAG=setup
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
 BINDGEN_VERSION=0.73.2
 VIRTME_NG_VERSION=1.42

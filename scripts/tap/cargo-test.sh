@@ -2,14 +2,14 @@
 # Run a cargo crate's tests on the host and record them as TAP, so that
 # `make check` counts them with the guest's results.
 #
-#   scripts/cargo-test-tap.sh CRATE_DIR RESULTS_DIR NAME
+#   scripts/tap/cargo-test.sh CRATE_DIR RESULTS_DIR NAME
 #
 # Writes RESULTS_DIR/NAME.tap (one case per `test ... ok|FAILED|ignored`
 # line), NAME.rc (cargo's exit status) and NAME.log (cargo's whole output).
 set -eu
 export KLP_LOG_TAG=cargo
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
 [ $# -eq 3 ] || die "usage: $0 CRATE_DIR RESULTS_DIR NAME"
 crate=$1

@@ -11,7 +11,7 @@ checked by every build: a struct whose Rust layout differs from the C one
 different size) stops the build with the name of the size or offset that
 differs.
 
-    scripts/layout-asserts.py BINDINGS.rs
+    scripts/kernel/layout-asserts.py BINDINGS.rs
 """
 import re
 import sys

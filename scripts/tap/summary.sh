@@ -2,10 +2,12 @@
 # Judge a test run from the results the guest left, print them as KTAP, and
 # end with the line `N passed, N failed[, N skipped]`.
 #
-#   scripts/tap-summary.sh RESULTS_DIR TEST_SCRIPT...
+#   scripts/tap/summary.sh RESULTS_DIR NAME...
 #
-# Counts the test cases (ok / not ok lines) of every script's TAP, found in
-# RESULTS_DIR (host tests) or in a guest's RESULTS_DIR/vm-NAME/. A script
+# Counts the test cases (ok / not ok lines) of every script's TAP: NAME's,
+# found in RESULTS_DIR (host tests) or in a guest's RESULTS_DIR/vm-*/, or,
+# for a NAME of the form LINE/SCRIPT, in RESULTS_DIR/LINE or its guests'
+# RESULTS_DIR/LINE/vm-*/. A script
 # that wrote nothing, stopped before its plan, or exited non-zero without a
 # failing case counts one more failure; so does a guest that did not finish.
 # Each guest's kernel log counts as one more case (no WARN, BUG, lockdep or
@@ -14,7 +16,7 @@
 set -eu
 export KLP_LOG_TAG=results
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
 [ $# -ge 2 ] || die "usage: $0 RESULTS_DIR TEST_SCRIPT..."
 results=$1
@@ -22,8 +24,10 @@ shift
 passed=0
 failed=0
 KERNEL_REPORTS='Kernel panic|BUG:|WARNING:|Oops|general protection fault|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|KASAN|UBSAN'
-# The guests: RESULTS_DIR/vm-*/, or RESULTS_DIR itself for a single guest.
-guests=$(find "$results" -mindepth 1 -maxdepth 1 -type d -name 'vm-*' | sort)
+# The guests: RESULTS_DIR[/LINE]/vm-*/, or RESULTS_DIR itself for a single
+# guest; only those that had something to run.
+guests=$(find "$results" -mindepth 1 -maxdepth 2 -type d -name 'vm-*' | sort |
+	while read -r dir; do [ ! -f "$dir/entries.list" ] || [ -s "$dir/entries.list" ] && echo "$dir"; done)
 [ -n "$guests" ] || [ ! -f "$results/console.log" ] || guests=$results
 extra=0
 for guest in $guests; do
@@ -32,15 +36,20 @@ for guest in $guests; do
 done
 [ -n "$guests" ] || extra=1
 
-# result_dir NAME: the directory that holds NAME's results.
+# result_dir NAME: the directory that holds NAME's results (NAME without
+# its LINE/ part).
 result_dir() {
-	for dir in "$results" $guests; do
-		if [ -e "$dir/$1.tap" ] || [ -e "$dir/$1.rc" ]; then
+	case $1 in
+	*/*) top=$results/${1%/*} ;;
+	*) top=$results ;;
+	esac
+	for dir in "$top" "$top"/vm-*; do
+		if [ -e "$dir/${1##*/}.tap" ] || [ -e "$dir/${1##*/}.rc" ]; then
 			printf '%s\n' "$dir"
 			return
 		fi
 	done
-	printf '%s\n' "$results"
+	printf '%s\n' "$top"
 }
 skipped=0
 index=0
@@ -48,14 +57,15 @@ index=0
 printf 'KTAP version 1\n1..%d\n' $(($# + extra))
 for test in "$@"; do
 	index=$((index + 1))
-	name=$(basename "$test" .sh)
+	name=${test%.sh}
 	dir=$(result_dir "$name")
+	name=${name##*/}
 	tap=$dir/$name.tap
 	rc=$(cat "$dir/$name.rc" 2>/dev/null || echo none)
 	if [ ! -s "$tap" ]; then
-		printf '# %s reported nothing (exit status %s)\n' "$name" "$rc"
+		printf '# %s reported nothing (exit status %s)\n' "$test" "$rc"
 		[ ! -s "$dir/$name.stderr" ] || sed 's/^/# stderr: /' "$dir/$name.stderr"
-		printf 'not ok %d %s\n' "$index" "$name"
+		printf 'not ok %d %s\n' "$index" "$test"
 		failed=$((failed + 1))
 		continue
 	fi
@@ -79,9 +89,9 @@ for test in "$@"; do
 	skipped=$((skipped + skip))
 	failed=$((failed + bad))
 	if [ "$bad" -eq 0 ]; then
-		printf 'ok %d %s\n' "$index" "$name"
+		printf 'ok %d %s\n' "$index" "$test"
 	else
-		printf 'not ok %d %s\n' "$index" "$name"
+		printf 'not ok %d %s\n' "$index" "$test"
 	fi
 done
 
@@ -131,7 +141,7 @@ if [ -z "$guests" ]; then
 fi
 for guest in $guests; do
 	label=guest
-	[ "$guest" = "$results" ] || label="guest ${guest##*/}"
+	[ "$guest" = "$results" ] || label="guest ${guest#"$results"/}"
 	judge_guest "$guest" "$label"
 done
 

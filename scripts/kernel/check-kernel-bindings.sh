@@ -2,7 +2,7 @@
 # Check that the kernel's own Rust bindings (`kernel::bindings`) lay out every
 # C structure as the C compiler does.
 #
-#   scripts/check-kernel-bindings.sh KDIR
+#   scripts/kernel/check-kernel-bindings.sh KDIR
 #
 # The kernel runs bindgen with --no-layout-tests, so nothing checks that. This
 # reruns the command the kernel build recorded
@@ -18,7 +18,7 @@
 set -eu
 export KLP_LOG_TAG=bindings
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
 [ $# -eq 1 ] || die "usage: $0 KDIR"
 kdir=$1

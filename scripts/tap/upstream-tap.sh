@@ -1,7 +1,7 @@
 #!/bin/sh
 # Turn the output of one of the kernel's livepatch selftest scripts into TAP.
 #
-#   selftests/upstream-tap.sh TITLE STDOUT_FILE STDERR_FILE EXIT_STATUS
+#   scripts/tap/upstream-tap.sh TITLE STDOUT_FILE STDERR_FILE EXIT_STATUS
 #
 # The upstream scripts print `TEST: <name> ... ok` for each scenario, or
 # `... not ok` followed by a diff of the expected and actual kernel log, and

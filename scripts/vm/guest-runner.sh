@@ -1,15 +1,15 @@
 #!/bin/sh
 # Runs selftest scripts inside the test VM and leaves their results for the host.
 #
-#   selftests/run-in-guest.sh RESULTS_DIR ENTRY...
-#   selftests/run-in-guest.sh RESULTS_DIR @LIST_FILE
+#   scripts/vm/guest-runner.sh RESULTS_DIR ENTRY...
+#   scripts/vm/guest-runner.sh RESULTS_DIR @LIST_FILE
 #
 # The second form reads the entries from LIST_FILE, one per line: the guest's
 # command travels on the kernel command line, which holds 2048 bytes on x86.
 # An ENTRY is one of:
 #   path/to/test-foo.sh        one of our scripts, run with sh; it prints TAP
 #   upstream:FLAVOUR:DIR       every test-*.sh of the kernel's livepatch
-#                              selftests staged in DIR (scripts/prepare-upstream.sh),
+#                              selftests staged in DIR (scripts/build/upstream-selftests.sh),
 #                              run unchanged with bash from DIR, each as
 #                              upstream-FLAVOUR-test-foo (see upstream-tap.sh)
 #   upstream:FLAVOUR:DIR/test-foo.sh
@@ -26,7 +26,7 @@
 set -u
 results=$1
 shift
-KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
+KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
 export KLP_TOP
 # Settings the host passes on (see scripts/check.sh): KLP_* variables.
 if [ -f "$results/guest.env" ]; then
@@ -103,7 +103,7 @@ run_upstream() {
 		(cd "$dir" && timeout -k 5 "$KLP_TEST_TIMEOUT" bash "./$base") \
 			>"$results/$name.out" 2>"$results/$name.stderr"
 		echo $? >"$results/$name.rc"
-		sh "$KLP_TOP/selftests/upstream-tap.sh" "$base ($flavour test modules)" \
+		sh "$KLP_TOP/scripts/tap/upstream-tap.sh" "$base ($flavour test modules)" \
 			"$results/$name.out" "$results/$name.stderr" "$(cat "$results/$name.rc")" \
 			>"$results/$name.tap"
 		report "$name" "$start"

@@ -2,15 +2,15 @@
 # Print the kernel's livepatch selftests' results side by side: each upstream
 # script against our Rust test modules and against the C originals.
 #
-#   scripts/upstream-summary.sh RESULTS_DIR
+#   scripts/tap/upstream-summary.sh RESULTS_DIR
 #
-# Reads RESULTS_DIR[/vm-*]/upstream-{rust,c}-test-*.tap (see selftests/upstream-tap.sh);
+# Reads RESULTS_DIR[/vm-*]/upstream-{rust,c}-test-*.tap (see scripts/tap/upstream-tap.sh);
 # prints nothing if neither flavour ran. Counting and judging stay with
 # tap-summary.sh: this is only the comparison.
 set -eu
 export KLP_LOG_TAG=upstream
 # shellcheck source=scripts/common.sh
-. "$(dirname -- "$0")/common.sh"
+. "$(dirname -- "$0")/../common.sh"
 
 [ $# -eq 1 ] || die "usage: $0 RESULTS_DIR"
 results=$1

@@ -4,8 +4,9 @@
 # transition, the sysfs state and what userspace sees; then undo it all.
 set -u
 KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
+KLP_MODULES=${KLP_MODULES:-$KLP_TOP}
 SYSFS=/sys/kernel/livepatch
-SERIES=$KLP_TOP/samples/livepatch_cumulative
+SERIES=$KLP_MODULES/samples/livepatch_cumulative
 
 step() {
 	printf '\n=== %s\n' "$*"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The guest side of `make bench`: runs inside the test VM, as root.
 #
-#   bench/run-in-guest.sh RESULTS_DIR KDIR
+#   bench/bench-guest.sh RESULTS_DIR KDIR
 #
 # Loads klp_bench_target and the klp_bench harness, then measures, C live
 # patch against Rust live patch, always in alternating order:
@@ -17,7 +17,7 @@
 #                benchmark live patch module next to its C counterpart
 # scripts/bench.sh runs calls and footprint in a VM whose clocks follow the
 # host, and transition and replace in one whose clocks count instructions
-# (KLP_BENCH_CLOCK=icount, see scripts/run-vm.sh's KLP_VM_ICOUNT): there a
+# (KLP_BENCH_CLOCK=icount, see scripts/vm/run.sh's KLP_VM_ICOUNT): there a
 # time in the guest is the same from one run to the next, so fewer
 # repetitions are needed.
 # Every sample goes to RESULTS_DIR/raw.csv, one line each:
@@ -38,7 +38,7 @@ KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 export KLP_TOP
 # shellcheck source=../selftests/lib.sh
 . "$KLP_TOP/selftests/lib.sh"
-bench=$KLP_TOP/bench
+bench=$KLP_MODULES/bench
 dbg=/sys/kernel/debug/klp_bench
 raw=$results/raw.csv
 
@@ -87,13 +87,8 @@ unload() {
 		echo 0 >"$KLP_SYSFS/$1/enabled" 2>/dev/null
 		wait_patch_gone "$1" || say "warning: $1 did not go away"
 	fi
-	tries=0
-	while module_loaded "$1"; do
-		rmmod "$1" 2>/dev/null && break
-		tries=$((tries + 1))
-		[ "$tries" -lt 100 ] || { say "warning: cannot remove $1"; return 1; }
-		sleep 0.1
-	done
+	module_loaded "$1" || return 0
+	unload "$1" 2>/dev/null || { say "warning: cannot remove $1"; return 1; }
 }
 
 # load NAME KO: loads a live patch and waits until its transition is over.
@@ -312,7 +307,7 @@ bench_replace() {
 # for the first repetition; the later ones time only the two main pairs
 # (the sizes do not change).
 footprint_modules() {
-	s=$KLP_TOP/samples
+	s=$KLP_MODULES/samples
 	cat <<EOF_MODULES
 livepatch_sample rs livepatch_sample $s/livepatch_sample/livepatch_sample.ko
 livepatch_sample c livepatch_sample $kdir/samples/livepatch/livepatch-sample.ko

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Build the klp-rs modules (samples/, selftests/, bench/ generated ones) for
+# one kernel line, out of tree.
+#
+#   scripts/build/modules.sh LINE [make targets...]     (default: modules)
+#
+# The sources are copied into build/LINE/ (rsync, keeping times, so that an
+# unchanged file is not rebuilt) and built there against the line's kernel
+# tree with the line's compilers (scripts/common.sh: line_setup), after the
+# livepatch bindings for that kernel are generated into
+# build/LINE/generated/. Prints build/LINE on stdout.
+set -eu
+export KLP_LOG_TAG=modules
+# shellcheck source=scripts/common.sh
+. "$(dirname -- "$0")/../common.sh"
+
+[ $# -ge 1 ] || die "usage: $0 LINE [make targets...]"
+line=$1
+shift
+line_setup "$line"
+mkdir -p "$line_build"
+# The sources; build products in build/LINE are kept (excluded from --delete).
+rsync -a --delete \
+	--exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+	--exclude='.*.cmd' --exclude='*.d' --exclude=modules.order \
+	--exclude=Module.symvers --exclude='/generated/' \
+	--include='/Kbuild' --include='/src/***' --include='/samples/***' \
+	--include='/selftests/***' --include='/bench/***' --exclude='*' \
+	"$KLP_TOP/" "$line_build/"
+line_run "$KLP_TOP/scripts/kernel/gen-bindings.sh" "$line_kdir_in" \
+	"$line_build/generated/livepatch_bindings.rs" >&2
+[ $# -gt 0 ] || set -- modules
+log "$line: make M=build/$line $*"
+line_make M="$line_build" -j"$(( $(nproc) + 1 ))" "$@" >&2
+printf '%s\n' "$line_build"
