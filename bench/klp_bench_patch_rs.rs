@@ -37,7 +37,7 @@ klp::livepatch_module! {
     type: KlpBenchPatchRs,
     patch: PATCH,
     name: "klp_bench_patch_rs",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "klp-rs benchmark: Rust live patch of klp_bench_target",
     license: "GPL",
 }

@@ -52,27 +52,20 @@
 //!     type: MyPatch,
 //!     patch: PATCH,
 //!     name: "my_patch",
-//!     author: "Me",
+//!     authors: ["Me"],
 //!     description: "Patches /proc/cmdline",
 //!     license: "GPL",
 //! }
 //! ```
 
-pub mod bindings;
-pub mod callbacks;
-pub mod delayed_work;
-pub mod func;
-pub mod module;
-pub mod object;
-pub mod param;
-pub mod patch;
-pub mod patchable;
-pub mod registration;
-pub mod seq_file;
-pub mod shadow;
-pub mod state;
-pub mod sys;
-pub mod work;
+pub mod livepatch;
+pub mod stand_ins;
+
+pub use livepatch::{
+    bindings, callbacks, func, module, object, patch, patchable, registration, seq_file, shadow,
+    state,
+};
+pub use stand_ins::{delayed_work, param, sys, work};
 
 pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
 pub use func::{Func, NewFunc};
@@ -87,6 +80,6 @@ pub use state::{State, StateDesc, StateRef};
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.
 pub use crate::{
-    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module_param,
+    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module, module_param,
     module_param_array, new_delayed_work, patchable,
 };

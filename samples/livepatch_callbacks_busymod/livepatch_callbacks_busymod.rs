@@ -24,27 +24,15 @@ use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
-// The parts of klp-rs a target module uses: module parameters, live
-// patchable functions, sleeping and flushing a work item (not the live patch
-// API).
-#[path = "../../src/param.rs"]
-pub mod param;
-#[path = "../../src/patchable.rs"]
-pub mod patchable;
-#[path = "../../src/sys.rs"]
-pub mod sys;
-#[path = "../../src/work.rs"]
-pub mod work;
+// klp-rs, mounted whole as `klp`, as in every module: a target module uses
+// only its stand-ins (and `patchable!`), not the live patch API.
+#[path = "../../src/lib.rs"]
+pub mod klp;
 
-/// Where the klp-rs macros look for the library.
-mod klp {
-    pub(crate) use super::param;
-}
-
-module! {
+klp::module! {
     type: LivepatchCallbacksBusymod,
     name: "livepatch_callbacks_busymod",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Busy target module of the Rust live patch callbacks demo",
     license: "GPL",
 }
@@ -118,7 +106,7 @@ impl Busy {
     /// Waits until the work item has finished running, including the return
     /// from this module's code.
     fn flush(&self) {
-        work::flush_work(&self.work);
+        klp::work::flush_work(&self.work);
     }
 }
 
@@ -135,7 +123,7 @@ extern "C" fn busymod_work_body(busy: &Busy) {
     pr_info!("busymod_work_func enter\n");
     busy.update(|progress| progress.started = true);
     while BLOCK_TRANSITION.get() {
-        sys::msleep(20);
+        klp::sys::msleep(20);
     }
     pr_info!("busymod_work_func exit\n");
 }

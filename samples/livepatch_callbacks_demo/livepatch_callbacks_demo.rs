@@ -116,7 +116,7 @@ klp::livepatch_module! {
     type: LivepatchCallbacksDemo,
     patch: PATCH,
     name: "livepatch_callbacks_demo",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Rust live patch sample: pre/post (un)patch callbacks",
     license: "GPL",
 }

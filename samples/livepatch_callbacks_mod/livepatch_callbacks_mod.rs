@@ -10,10 +10,15 @@
 
 use kernel::prelude::*;
 
-module! {
+// klp-rs, mounted whole as `klp`, as in every module: a target module uses
+// only its stand-ins (and `patchable!`), not the live patch API.
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+klp::module! {
     type: LivepatchCallbacksMod,
     name: "livepatch_callbacks_mod",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Target module of the Rust live patch callbacks demo",
     license: "GPL",
 }

@@ -42,7 +42,7 @@ klp::livepatch_module! {
     type: CumulativeV1,
     patch: PATCH,
     name: "livepatch_cumulative_v1",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Cumulative series v1: patches /proc/cmdline and /proc/version",
     license: "GPL",
 }

@@ -36,7 +36,7 @@ klp::livepatch_module! {
     type: CumulativeV2,
     patch: PATCH,
     name: "livepatch_cumulative_v2",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Cumulative series v2: replaces v1, patches /proc/cmdline only",
     license: "GPL",
 }

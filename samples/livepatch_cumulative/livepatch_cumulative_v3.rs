@@ -98,7 +98,7 @@ klp::livepatch_module! {
     type: CumulativeV3,
     patch: PATCH,
     name: "livepatch_cumulative_v3",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Cumulative series v3: counts /proc/cmdline reads in a system state",
     license: "GPL",
 }

@@ -41,7 +41,7 @@ klp::livepatch_module! {
     type: LivepatchSample,
     patch: PATCH,
     name: "livepatch_sample",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Rust live patch sample: /proc/cmdline",
     license: "GPL",
 }

@@ -133,7 +133,7 @@ klp::livepatch_module! {
     type: LivepatchShadowFix1,
     patch: PATCH,
     name: "livepatch_shadow_fix1",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Rust live patch sample: fix a leak with a shadow variable",
     license: "GPL",
 }

@@ -128,7 +128,7 @@ klp::livepatch_module! {
     type: LivepatchShadowFix2,
     patch: PATCH,
     name: "livepatch_shadow_fix2",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Rust live patch sample: count checks with a shadow variable",
     license: "GPL",
 }

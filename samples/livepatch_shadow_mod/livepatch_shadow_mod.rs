@@ -37,28 +37,19 @@ use kernel::time::msecs_to_jiffies;
 
 pub mod dummy;
 
-use delayed_work::{DelayedWork, DelayedWorkItem};
+use klp::delayed_work::{DelayedWork, DelayedWorkItem};
 use dummy::{Dummy, ALLOC_PERIOD_MS, CLEANUP_PERIOD_MS, EXPIRE_PERIOD_MS};
-use sys::{jiffies, time_after};
+use klp::sys::{jiffies, time_after};
 
-// The parts of klp-rs a target module uses: live patchable functions, delayed
-// works and the jiffies clock (not the live patch API).
-#[path = "../../src/delayed_work.rs"]
-pub mod delayed_work;
-#[path = "../../src/patchable.rs"]
-pub mod patchable;
-#[path = "../../src/sys.rs"]
-pub mod sys;
+// klp-rs, mounted whole as `klp`, as in every module: a target module uses
+// only its stand-ins (and `patchable!`), not the live patch API.
+#[path = "../../src/lib.rs"]
+pub mod klp;
 
-/// Where the klp-rs macros look for the library.
-mod klp {
-    pub(crate) use super::delayed_work;
-}
-
-module! {
+klp::module! {
     type: LivepatchShadowMod,
     name: "livepatch_shadow_mod",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "Buggy target module of the Rust shadow variables demo",
     license: "GPL",
 }

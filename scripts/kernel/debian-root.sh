@@ -18,7 +18,7 @@
 #     (Module.symvers, .config, vmlinux for BTF) and linux-source-7.3;
 #   - what the tests run in the guest: bash, kmod, procps, util-linux,
 #     busybox.
-# The root is kept in $KLP_CACHE/debian13/<hash of this script>/root; a
+# The root is kept in $KLP_CACHE/debian13/<hash of the package lists>/root; a
 # finished one has a stamp file and is reused at once.
 set -eu
 export KLP_LOG_TAG=debian-root
@@ -29,8 +29,10 @@ export KLP_LOG_TAG=debian-root
 KLP_DEBIAN_SERIES=${KLP_DEBIAN_SERIES:-7.3}
 
 BUILD_PACKAGES="rustc rust-src bindgen libclang-19-dev gcc-14 make bc flex bison \
-pahole libelf-dev libssl-dev openssl xz-utils cpio python3"
-GUEST_PACKAGES="bash kmod procps util-linux busybox"
+pahole libelf-dev libssl-dev openssl xz-utils cpio python3 rustfmt"
+GUEST_PACKAGES="bash kmod procps util-linux busybox-static"
+# Bumped when the way the root is made changes (the packages are in the key).
+ROOT_FORMAT=1
 
 # archive LABEL: the URI of the host's apt source with that label (Debian,
 # Debian-Security).
@@ -74,7 +76,8 @@ make_root() {
 	done
 }
 
-hash=$(sha256sum "$0" | cut -c1-12)
+hash=$(printf '%s\n' "$ROOT_FORMAT $KLP_DEBIAN_SERIES" $BUILD_PACKAGES $GUEST_PACKAGES |
+	sha256sum | cut -c1-12)
 top=$KLP_CACHE/debian13/$hash
 mkdir -p "$top"
 exec 9>"$top/lock"

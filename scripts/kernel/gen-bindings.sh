@@ -5,7 +5,7 @@
 #
 # Linux 6.12's `kernel::bindings` does not cover livepatch, so klp-rs runs
 # bindgen itself, with the exact clang flags recorded for the kernel's own
-# bindings (rust/bindings/.bindings_generated.rs.cmd), on src/bindings_helper.h.
+# bindings (rust/bindings/.bindings_generated.rs.cmd), on src/livepatch/bindings_helper.h.
 # Only klp_* items are generated; the types they refer to (kobject, list_head,
 # module, ...) are taken from `kernel::bindings`, so they are the same types the
 # rest of the kernel crate uses, and C types come from `kernel::ffi` (where
@@ -19,7 +19,7 @@ export KLP_LOG_TAG=bindgen
 kdir=$1
 out=$2
 cmdfile=$kdir/rust/bindings/.bindings_generated.rs.cmd
-header=$KLP_TOP/src/bindings_helper.h
+header=$KLP_TOP/src/livepatch/bindings_helper.h
 [ -f "$cmdfile" ] || die "$cmdfile is missing: is $kdir a built kernel with CONFIG_RUST=y?"
 
 # The clang flags: what follows " -- " in the recorded command, up to the

@@ -23,7 +23,7 @@ klp::livepatch_module! {
     type: BadMissingFunc,
     patch: PATCH,
     name: "klp_bad_missing_func",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "bad input test: the target function does not exist",
     license: "GPL",
 }

@@ -45,7 +45,7 @@ klp::livepatch_module! {
     type: BadPrePatch,
     patch: PATCH,
     name: "klp_bad_pre_patch",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "bad input test: pre_patch fails",
     license: "GPL",
 }

@@ -33,7 +33,7 @@ klp::livepatch_module! {
     type: BadStateVersion,
     patch: PATCH,
     name: "klp_bad_state_version",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "bad input test: system state version older than the loaded one",
     license: "GPL",
 }

@@ -25,7 +25,7 @@ klp::livepatch_module! {
     type: BadSympos,
     patch: PATCH,
     name: "klp_bad_sympos",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "bad input test: wrong old_sympos",
     license: "GPL",
 }

@@ -142,10 +142,10 @@ impl kernel::Module for ShadowErrors {
     }
 }
 
-module! {
+klp::module! {
     type: ShadowErrors,
     name: "klp_shadow_errors",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "error paths of klp::Shadow",
     license: "GPL",
 }

@@ -22,7 +22,7 @@ klp::livepatch_module! {
     type: SignatureMatch,
     patch: PATCH,
     name: "signature_match",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "compile test: matching signature",
     license: "GPL",
 }

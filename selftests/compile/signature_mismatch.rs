@@ -21,7 +21,7 @@ klp::livepatch_module! {
     type: SignatureMismatch,
     patch: PATCH,
     name: "signature_mismatch",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "compile test: mismatching signature",
     license: "GPL",
 }

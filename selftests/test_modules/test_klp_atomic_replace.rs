@@ -27,7 +27,9 @@ unsafe extern "C" fn livepatch_meminfo_proc_show(m: *mut seq_file, _v: *mut c_vo
     unsafe {
         __seq_puts(
             m,
-            kernel::c_str!("test_klp_atomic_replace: this has been live patched\n").as_char_ptr(),
+            klp::stand_ins::kernel::char_ptr(kernel::c_str!(
+                "test_klp_atomic_replace: this has been live patched\n"
+            )),
         )
     };
     0
@@ -45,10 +47,10 @@ static PATCH: Patch = Patch::new(OBJECTS).replace(false);
 /// The patch with `replace=1`: atomically replaces the others.
 static PATCH_REPLACE: Patch = Patch::new(OBJECTS);
 
-module! {
+klp::module! {
     type: TestKlpAtomicReplace,
     name: "test_klp_atomic_replace",
-    author: "klp-rs developers (after Joe Lawrence's C module)",
+    authors: ["klp-rs developers (after Joe Lawrence's C module)"],
     description: "Livepatch test: atomic replace",
     license: "GPL",
 }

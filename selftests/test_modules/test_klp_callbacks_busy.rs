@@ -9,16 +9,12 @@
 //!
 //! The livepatch core redirects a function through its ftrace call site, the
 //! `call __fentry__` the C compiler puts at the start of every function
-//! (`-mfentry`). Linux 6.12 builds Rust without it (rustc's
-//! `-Zinstrument-mcount` calls `mcount` after the prologue, which x86 ftrace
-//! does not use), so a Rust function cannot be patched as it is. This module
-//! therefore defines `busymod_work_func` as a small assembly entry point with
-//! the C layout, `endbr64; call __fentry__`, which calls the Rust body in a
-//! normal frame and returns. objtool processes it like compiled code: it
-//! records the `__fentry__` call site in `__mcount_loc` (so ftrace and the
-//! livepatch core find it) and writes its ORC unwind data (so a task sleeping
-//! in the body has a reliable stack trace that shows `busymod_work_func`,
-//! which is what keeps the transition from completing).
+//! (`-mfentry`), which Rust code does not have. `busymod_work_func` is
+//! therefore declared with [`klp::patchable!`](crate::patchable): an entry
+//! with the C layout, `endbr64; call __fentry__`, recorded for ftrace on
+//! both clang- and GCC-built kernels, which calls the Rust body in a normal
+//! frame, so that a task sleeping in the body has a reliable stack trace that
+//! shows `busymod_work_func` (which keeps the transition from completing).
 
 use kernel::bindings::{self, work_struct};
 use kernel::prelude::*;
@@ -26,14 +22,10 @@ use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::workqueue::{self, HasWork, Work, WorkItem};
 use kernel::{impl_has_work, new_condvar, new_mutex, new_work};
 
-// The one part of klp-rs this target module uses: module parameters.
-#[path = "../../src/param.rs"]
-pub mod param;
-
-/// Where the klp-rs macros look for the library.
-mod klp {
-    pub(crate) use super::param;
-}
+// klp-rs, mounted whole as `klp`, as in every module: a target module uses
+// only its stand-ins (and `patchable!`), not the live patch API.
+#[path = "../../src/lib.rs"]
+pub mod klp;
 
 crate::module_param! {
     /// `block_transition`: keeps the work function looping while set.
@@ -41,10 +33,10 @@ crate::module_param! {
         name: "block_transition", perm: 0o644, description: "block_transition (default=false)";
 }
 
-module! {
+klp::module! {
     type: TestKlpCallbacksBusy,
     name: "test_klp_callbacks_busy",
-    author: "klp-rs developers (after Joe Lawrence's C module)",
+    authors: ["klp-rs developers (after Joe Lawrence's C module)"],
     description: "Livepatch test: busy target module",
     license: "GPL",
 }
@@ -67,8 +59,7 @@ impl_has_work! {
 impl BusyWork {
     /// The `work_struct` the workqueue runs.
     fn raw_work(&self) -> *mut work_struct {
-        // SAFETY: `self.work` is a valid, aligned field of a live `BusyWork`.
-        unsafe { Work::raw_get(&self.work) }
+        klp::stand_ins::kernel::work_ptr(&self.work)
     }
 
     /// Marks the work function as started (`complete()`).
@@ -96,35 +87,16 @@ impl WorkItem for BusyWork {
     }
 }
 
-extern "C" {
-    /// The patchable work function: the assembly entry point below.
-    fn busymod_work_func(work: *mut work_struct);
+klp::patchable! {
+    /// The work function `test_klp_callbacks_demo` replaces: a patchable
+    /// entry (see the module's documentation) that calls
+    /// [`busymod_work_func_body()`].
+    ///
+    /// # Safety
+    ///
+    /// `work` must be the `work_struct` of a live [`BusyWork`].
+    unsafe extern "C" fn busymod_work_func(work: *mut work_struct) = busymod_work_func_body;
 }
-
-#[cfg(not(target_arch = "x86_64"))]
-compile_error!("the patchable entry point of busymod_work_func is written for x86_64");
-
-// `busymod_work_func(work)`: the C entry layout (`endbr64`, then the
-// `__fentry__` call that ftrace turns into a NOP and livepatch into a jump to
-// the replacement), then a frame-pointer frame around the call to the Rust
-// body, with `work` still in `rdi`.
-core::arch::global_asm!(
-    ".pushsection .text.busymod_work_func, \"ax\", @progbits",
-    ".globl busymod_work_func",
-    ".type busymod_work_func, @function",
-    ".p2align 4",
-    "busymod_work_func:",
-    "endbr64",
-    "call __fentry__",
-    "push rbp",
-    "mov rbp, rsp",
-    "call {body}",
-    "pop rbp",
-    "ret",
-    ".size busymod_work_func, . - busymod_work_func",
-    ".popsection",
-    body = sym busymod_work_func_body,
-);
 
 /// The body of `busymod_work_func()`: logs, signals that it started, and
 /// loops while `block_transition` is set.
@@ -132,7 +104,6 @@ core::arch::global_asm!(
 /// # Safety
 ///
 /// `work` must be the `work_struct` of a live [`BusyWork`].
-#[inline(never)]
 unsafe extern "C" fn busymod_work_func_body(work: *mut work_struct) {
     pr_info!("busymod_work_func enter\n");
     // `Work<T>` is a transparent wrapper of `work_struct`.
@@ -144,8 +115,7 @@ unsafe extern "C" fn busymod_work_func_body(work: *mut work_struct) {
         // Busy-wait until the sysfs writer has acknowledged a blocked
         // transition and clears the flag.
         //
-        // SAFETY: plain sleep in process context (a workqueue worker).
-        unsafe { bindings::msleep(20) };
+        klp::sys::msleep(20);
     }
 
     pr_info!("busymod_work_func exit\n");

@@ -70,7 +70,7 @@ klp::livepatch_module! {
     type: TestKlpCallbacksDemo,
     patch: PATCH,
     name: "test_klp_callbacks_demo",
-    author: "klp-rs developers (after Joe Lawrence's C module)",
+    authors: ["klp-rs developers (after Joe Lawrence's C module)"],
     description: "Livepatch test: livepatch demo",
     license: "GPL",
 }

@@ -51,10 +51,10 @@ static PATCH: Patch = Patch::new(OBJECTS).replace(false);
 /// The patch with `replace=1`: atomically replaces the others.
 static PATCH_REPLACE: Patch = Patch::new(OBJECTS);
 
-module! {
+klp::module! {
     type: TestKlpCallbacksDemo2,
     name: "test_klp_callbacks_demo2",
-    author: "klp-rs developers (after Joe Lawrence's C module)",
+    authors: ["klp-rs developers (after Joe Lawrence's C module)"],
     description: "Livepatch test: livepatch demo2",
     license: "GPL",
 }

@@ -5,10 +5,15 @@
 
 use kernel::prelude::*;
 
-module! {
+// klp-rs, mounted whole as `klp`, as in every module: a target module uses
+// only its stand-ins (and `patchable!`), not the live patch API.
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+klp::module! {
     type: TestKlpCallbacksMod,
     name: "test_klp_callbacks_mod",
-    author: "klp-rs developers (after Joe Lawrence's C module)",
+    authors: ["klp-rs developers (after Joe Lawrence's C module)"],
     description: "Livepatch test: target module",
     license: "GPL",
 }

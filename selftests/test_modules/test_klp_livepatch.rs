@@ -18,7 +18,9 @@ unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_vo
     unsafe {
         __seq_puts(
             m,
-            kernel::c_str!("test_klp_livepatch: this has been live patched\n").as_char_ptr(),
+            klp::stand_ins::kernel::char_ptr(kernel::c_str!(
+                "test_klp_livepatch: this has been live patched\n"
+            )),
         )
     };
     0
@@ -35,7 +37,7 @@ klp::livepatch_module! {
     type: TestKlpLivepatch,
     patch: PATCH,
     name: "test_klp_livepatch",
-    author: "klp-rs developers (after Seth Jennings' C module)",
+    authors: ["klp-rs developers (after Seth Jennings' C module)"],
     description: "Livepatch test: livepatch module",
     license: "GPL",
 }

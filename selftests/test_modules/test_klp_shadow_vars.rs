@@ -26,10 +26,10 @@ use klp::bindings::{
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
-module! {
+klp::module! {
     type: TestKlpShadowVars,
     name: "test_klp_shadow_vars",
-    author: "klp-rs developers (after Joe Lawrence's C module)",
+    authors: ["klp-rs developers (after Joe Lawrence's C module)"],
     description: "Livepatch test: shadow variables",
     license: "GPL",
 }

@@ -97,7 +97,7 @@ klp::livepatch_module! {
     type: TestKlpState,
     patch: PATCH,
     name: "test_klp_state",
-    author: "klp-rs developers (after Petr Mladek's C module)",
+    authors: ["klp-rs developers (after Petr Mladek's C module)"],
     description: "Livepatch test: system state modification",
     license: "GPL",
 }

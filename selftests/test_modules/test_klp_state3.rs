@@ -20,7 +20,7 @@ klp::livepatch_module! {
     type: TestKlpState3,
     patch: state_v2::PATCH,
     name: "test_klp_state3",
-    author: "klp-rs developers (after Petr Mladek's C module)",
+    authors: ["klp-rs developers (after Petr Mladek's C module)"],
     description: "Livepatch test: system state modification",
     license: "GPL",
 }

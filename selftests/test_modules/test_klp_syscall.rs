@@ -14,6 +14,8 @@ use kernel::ffi::c_char;
 use kernel::prelude::*;
 use klp::{Object, Patch, Registration};
 
+use klp::stand_ins::kernel::char_ptr;
+
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
@@ -79,7 +81,7 @@ unsafe extern "C" fn npids_show(
     let len = unsafe {
         bindings::sysfs_emit(
             buf,
-            kernel::c_str!("%u\n").as_char_ptr(),
+            char_ptr(kernel::c_str!("%u\n")),
             NPIDS_PENDING.load(Ordering::Relaxed),
         )
     };
@@ -93,18 +95,17 @@ struct NpidsAttr(bindings::kobj_attribute);
 // that sysfs only reads.
 unsafe impl Sync for NpidsAttr {}
 
-static NPIDS_ATTR: NpidsAttr = NpidsAttr(bindings::kobj_attribute {
-    attr: bindings::attribute {
-        name: kernel::c_str!("npids").as_char_ptr(),
+static NPIDS_ATTR: NpidsAttr = NpidsAttr(klp::stand_ins::kernel::kobj_attribute_ro(
+    bindings::attribute {
+        name: char_ptr(kernel::c_str!("npids")),
         mode: 0o444,
         // With lockdep the attribute also has its lock class keys (`key`,
         // `skey`): zero, as in C's `__ATTR_RO`, for a static attribute.
         // SAFETY: all zeroes (null pointers, no flags) is a valid `attribute`.
         ..unsafe { core::mem::zeroed() }
     },
-    show: Some(npids_show),
-    store: None,
-});
+    npids_show,
+));
 
 /// `/sys/kernel/test_klp_syscall`, removed when dropped.
 ///
@@ -128,7 +129,7 @@ impl SysfsDir {
         // SAFETY: the name is NUL-terminated and `kernel_kobj` is valid.
         let kobj = unsafe {
             bindings::kobject_create_and_add(
-                kernel::c_str!("test_klp_syscall").as_char_ptr(),
+                char_ptr(kernel::c_str!("test_klp_syscall")),
                 kernel_kobj,
             )
         };
@@ -158,10 +159,10 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
 )])])
 .replace(false);
 
-module! {
+klp::module! {
     type: TestKlpSyscall,
     name: "test_klp_syscall",
-    author: "klp-rs developers (after the C module by Libor Pechacek, Nicolai Stange and Marcos Paulo de Souza)",
+    authors: ["klp-rs developers (after the C module by Libor Pechacek, Nicolai Stange and Marcos Paulo de Souza)"],
     description: "Livepatch test: syscall transition",
     license: "GPL",
 }

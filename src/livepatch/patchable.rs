@@ -149,6 +149,7 @@ macro_rules! patchable {
             #[allow(unused_imports)]
             use super::*;
 
+            #[allow(improper_ctypes)] // the stub passes pointers on; it never reads through them
             extern "C" {
                 /// The entry stub itself, for C code that takes a function
                 /// pointer (a `proc_ops` show function, a callback table):

@@ -30,6 +30,7 @@
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use super::kernel::char_ptr;
 use kernel::bindings;
 use kernel::str::CStr;
 
@@ -296,7 +297,7 @@ impl KernelParam {
             "module parameter writable by group but not by owner"
         );
         Self(bindings::kernel_param {
-            name: name.as_char_ptr(),
+            name: char_ptr(name),
             mod_: module,
             ops,
             perm,

@@ -67,6 +67,8 @@ use kernel::sync::{Arc, LockClassKey};
 use kernel::time::msecs_to_jiffies;
 use kernel::types::Opaque;
 
+use super::kernel::{char_ptr, opaque_ptr, timer_init_key, StaticLockClassKey};
+
 /// Creates a [`DelayedWork`] initialiser named `name`, with new lockdep
 /// classes for its work and its timer (as C's `INIT_DELAYED_WORK()` does).
 #[macro_export]
@@ -130,9 +132,9 @@ where
     /// [`new_delayed_work!`](crate::new_delayed_work), which makes them.
     pub fn new(
         work_name: &'static CStr,
-        work_key: &'static LockClassKey,
+        work_key: StaticLockClassKey,
         timer_name: &'static CStr,
-        timer_key: &'static LockClassKey,
+        timer_key: StaticLockClassKey,
     ) -> impl PinInit<Self> {
         let (work_key, timer_key) = (raw_key(work_key), raw_key(timer_key));
         // INVARIANT: `dwork` is initialised below with `run::<T, ID>`.
@@ -147,14 +149,14 @@ where
                         &raw mut (*slot).work,
                         Some(run::<T, ID>),
                         false,
-                        work_name.as_char_ptr(),
+                        char_ptr(work_name),
                         work_key,
                     );
-                    bindings::init_timer_key(
+                    timer_init_key(
                         &raw mut (*slot).timer,
                         Some(bindings::delayed_work_timer_fn),
                         bindings::TIMER_IRQSAFE,
-                        timer_name.as_char_ptr(),
+                        char_ptr(timer_name),
                         timer_key,
                     );
                 }
@@ -231,14 +233,14 @@ impl<T: ?Sized, const ID: u64> DelayedWork<T, ID> {
     /// initialised).
     unsafe fn raw_get(ptr: *const Self) -> *mut bindings::delayed_work {
         // SAFETY: the caller promises that `ptr` is aligned and not dangling.
-        unsafe { Opaque::raw_get(&raw const (*ptr).dwork) }
+        unsafe { opaque_ptr(&raw const (*ptr).dwork) }
     }
 }
 
 /// The C key that `key` wraps (transparently; the `kernel` crate's
 /// `LockClassKey::as_ptr()` is private to that crate).
-fn raw_key(key: &'static LockClassKey) -> *mut bindings::lock_class_key {
-    ptr::from_ref(key).cast_mut().cast()
+fn raw_key(key: StaticLockClassKey) -> *mut bindings::lock_class_key {
+    ptr::from_ref::<LockClassKey>(&*key).cast_mut().cast()
 }
 
 /// Declares that a type has a [`DelayedWork<T, ID>`] field.

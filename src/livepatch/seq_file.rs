@@ -12,6 +12,8 @@ use kernel::bindings;
 use kernel::str::CStr;
 use kernel::types::Opaque;
 
+use super::super::stand_ins::kernel::char_ptr;
+
 /// A `struct seq_file` that a show function fills.
 ///
 /// # Invariants
@@ -38,7 +40,7 @@ impl SeqFile {
     #[inline]
     pub fn puts(&self, text: &CStr) {
         // SAFETY: the `seq_file` is live (type invariant) and `text` is NUL-terminated.
-        unsafe { bindings::__seq_puts(self.0.get(), text.as_char_ptr()) };
+        unsafe { bindings::__seq_puts(self.0.get(), char_ptr(text)) };
     }
 
     /// Appends formatted text, as `write!` would. Use it with `format_args!`:
@@ -52,7 +54,7 @@ impl SeqFile {
         unsafe {
             bindings::seq_printf(
                 self.0.get(),
-                kernel::c_str!("%pA").as_char_ptr(),
+                char_ptr(kernel::c_str!("%pA")),
                 core::ptr::from_ref(&args).cast::<c_void>(),
             )
         };

@@ -14,6 +14,8 @@
 use kernel::bindings;
 use kernel::workqueue::Work;
 
+use super::kernel::work_ptr;
+
 /// Waits until `work` has finished running, including the return from its
 /// work function, if it is queued or running (C's `flush_work()`).
 ///
@@ -24,5 +26,5 @@ pub fn flush_work<T: ?Sized, const ID: u64>(work: &Work<T, ID>) -> bool {
     // A `Work` is made only by `Work::new`, which initialises it in place
     // (pinned), and the reference keeps it valid during the call.
     // SAFETY: the pointer is to an initialised `work_struct`.
-    unsafe { bindings::flush_work(Work::raw_get(work)) }
+    unsafe { bindings::flush_work(work_ptr(work)) }
 }

@@ -9,6 +9,7 @@
 //! time).
 
 use super::bindings;
+use super::super::stand_ins::kernel::{char_ptr, opaque_ptr};
 use super::patch::Patch;
 use core::pin::Pin;
 use core::ptr;
@@ -90,12 +91,12 @@ unsafe fn enable_in(
     let mut object_slots = objects.iter();
     for obj in desc.objects {
         let object = object_slots.next().ok_or(EINVAL)?.get();
-        let run = Opaque::raw_get(func_slots.as_slice().as_ptr());
+        let run = opaque_ptr(func_slots.as_slice().as_ptr());
         for func in obj.funcs {
             let raw = func_slots.next().ok_or(EINVAL)?.get();
             // SAFETY: `raw` is a valid `klp_func` no one else uses yet (see above).
             unsafe {
-                (*raw).old_name = func.old_name.as_char_ptr();
+                (*raw).old_name = char_ptr(func.old_name);
                 (*raw).new_func = func.new_func.as_ptr();
                 (*raw).old_sympos = func.old_sympos;
             }
@@ -105,7 +106,7 @@ unsafe fn enable_in(
         // `run` points to the object's functions, terminated just above.
         // SAFETY: `object` is a valid `klp_object` no one else uses yet (see above).
         unsafe {
-            (*object).name = obj.name.map_or(ptr::null(), |name| name.as_char_ptr());
+            (*object).name = obj.name.map_or(ptr::null(), char_ptr);
             (*object).funcs = run;
             if let Some(callbacks) = obj.callbacks {
                 (*object).callbacks = callbacks.to_raw();
@@ -129,8 +130,8 @@ unsafe fn enable_in(
     // SAFETY: `raw` is a valid `klp_patch` no one else uses yet (see above).
     unsafe {
         (*raw).mod_ = module.as_ptr();
-        (*raw).objs = Opaque::raw_get(objects.as_ptr());
-        (*raw).states = Opaque::raw_get(states.as_ptr());
+        (*raw).objs = opaque_ptr(objects.as_ptr());
+        (*raw).states = opaque_ptr(states.as_ptr());
         (*raw).replace = desc.replace;
     }
 

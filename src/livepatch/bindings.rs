@@ -21,4 +21,4 @@
     clippy::undocumented_unsafe_blocks
 )]
 
-include!("../generated/livepatch_bindings.rs");
+include!("../../generated/livepatch_bindings.rs");

@@ -27,8 +27,8 @@ macro_rules! modinfo_livepatch {
 /// when it is loaded.
 ///
 /// Takes the `type:` of the module to define and the `patch:` static to
-/// enable, followed by the fields of the kernel's `module!` macro (`name`,
-/// `author`, `description`, `license`, ...). It defines the module type,
+/// enable, followed by the fields of [`klp::module!`](crate::module)
+/// (`name`, `authors`, `description`, `license`). It defines the module type,
 /// tags the module `livepatch=Y`, and enables the patch in module init.
 ///
 /// The patch's C structures go into a [`Storage`](super::Storage) static
@@ -45,7 +45,7 @@ macro_rules! modinfo_livepatch {
 ///     type: LivepatchSample,
 ///     patch: PATCH,
 ///     name: "livepatch_sample",
-///     author: "klp-rs developers",
+///     authors: ["klp-rs developers"],
 ///     description: "Live patch /proc/cmdline",
 ///     license: "GPL",
 /// }
@@ -53,7 +53,7 @@ macro_rules! modinfo_livepatch {
 #[macro_export]
 macro_rules! livepatch_module {
     (type: $type:ident, patch: $patch:path, $($module_fields:tt)*) => {
-        ::kernel::prelude::module! {
+        $crate::klp::module! {
             type: $type,
             $($module_fields)*
         }
