@@ -106,6 +106,24 @@ sysfs_value() {
 	cat "$1" 2>/dev/null || printf '<missing>'
 }
 
+# kernel_config NAME: the running kernel's value of CONFIG option NAME (y,
+# m, a string, or nothing if unset), from /proc/config.gz or, for a
+# distribution kernel, /boot/config-$(uname -r).
+kernel_config() {
+	if [ -r /proc/config.gz ]; then
+		zcat /proc/config.gz
+	else
+		cat "/boot/config-$(uname -r)" 2>/dev/null
+	fi | sed -n "s/^$1=//p"
+}
+
+# kernel_at_least X.Y: the running kernel is version X.Y or later (for the
+# behaviour that changed between the kernel lines klp-rs tests on).
+kernel_at_least() {
+	running=$(uname -r | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
+	[ "$(printf '%s\n%s\n' "$running" "$1" | sort -V | head -n 1)" = "$1" ]
+}
+
 # sysfs_is FILE VALUE: FILE holds VALUE.
 sysfs_is() {
 	[ "$(sysfs_value "$1")" = "$2" ]

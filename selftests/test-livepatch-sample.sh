@@ -36,6 +36,14 @@ expect_ok "$PATCH/vmlinux/cmdline_proc_show,1 exists" \
 	test -d "$KLP_SYSFS/$PATCH/vmlinux/cmdline_proc_show,1"
 tainted=$(cat /proc/sys/kernel/tainted)
 expect_eq "the kernel is tainted K (live patched, bit 15)" 1 $(((tainted >> 15) & 1))
+# What the module taints: K, O (out of tree) and, where the kernel checks
+# module signatures (Debian's kernel), E (unsigned); nothing else.
+expected_taint=OK
+[ "$(kernel_config CONFIG_MODULE_SIG)" != y ] || expected_taint=OEK
+expect_eq "$PATCH taints the kernel with $expected_taint only (/sys/module/$PATCH/taint)" \
+	"$expected_taint" "$(sysfs_value "/sys/module/$PATCH/taint")"
+expect_eq "the kernel's taint has no flag but O, E and K (mask $tainted)" 0 \
+	$((tainted & ~(4096 | 8192 | 32768)))
 expect_dmesg "the core logged enabling and completing the patch" \
 	"livepatch: '$PATCH': patching complete"
 

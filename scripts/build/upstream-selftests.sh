@@ -94,7 +94,8 @@ else
 	modroot=$out/modroot
 	rm -rf "$modroot"
 	line_make -s INSTALL_MOD_PATH="$modroot" modules_install >&2
-	line_make -s M="$line_build" INSTALL_MOD_PATH="$modroot" modules_install >&2
+	line_make -s M="$line_build" INSTALL_MOD_PATH="$modroot" INSTALL_MOD_DIR=updates/klp-rs \
+		modules_install >&2
 	ln -sfn "$line_kdir" "$modroot/lib/modules/$line_release/build"
 	depmod -b "$modroot" "$line_release"
 	log "module tree for $line_release: $(find "$modroot/lib/modules/$line_release" -name '*.ko' | wc -l) modules in $modroot"

@@ -6,10 +6,14 @@
 # Linux 6.12's `kernel::bindings` does not cover livepatch, so klp-rs runs
 # bindgen itself, with the exact clang flags recorded for the kernel's own
 # bindings (rust/bindings/.bindings_generated.rs.cmd), on src/livepatch/bindings_helper.h.
-# Only klp_* items are generated; the types they refer to (kobject, list_head,
-# module, ...) are taken from `kernel::bindings`, so they are the same types the
-# rest of the kernel crate uses, and C types come from `kernel::ffi` (where
-# `c_char` is u8, as the kernel builds with -funsigned-char).
+# Only klp_* items are generated, and what the selftest modules need that
+# neither kernel's `kernel::bindings` has: `struct kprobe` (with the types only
+# it uses) and its (un)registration, for test_klp_kprobe, and
+# proc_create_single_data()/proc_remove(), for test_klp_mod_target. The types
+# they refer to (kobject, list_head, module, pt_regs, proc_dir_entry, ...) are
+# taken from `kernel::bindings`, so they are the same types the rest of the
+# kernel crate uses, and C types come from `kernel::ffi` (where `c_char` is
+# u8, as the kernel builds with -funsigned-char).
 set -eu
 export KLP_LOG_TAG=bindgen
 # shellcheck source=scripts/common.sh
@@ -49,7 +53,9 @@ mkdir -p "$(dirname "$out")"
 	--no-debug '.*' \
 	--no-doc-comments --enable-function-attribute-detection \
 	--allowlist-type 'klp_.*' \
+	--allowlist-type 'kprobe|kprobe_(pre|post)_handler_t|kprobe_opcode_t|arch_specific_insn.*' \
 	--allowlist-function 'klp_(enable_patch|shadow_.*|get_state|get_prev_state)' \
+	--allowlist-function '(un)?register_kprobe|proc_create_single_data|proc_remove' \
 	--allowlist-var 'KLP_.*' --no-recursive-allowlist \
 	--raw-line 'pub use kernel::bindings::*;' \
 	-o "$out.tmp" -- $clang_flags -DMODULE)

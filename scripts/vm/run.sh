@@ -78,11 +78,30 @@ fi
 
 # The 7.3 line boots Debian's kernel with the Debian root as the guest's
 # root, and the repository (its scripts, klpctl, the built modules) at the
-# path it has on the host.
+# path it has on the host: bind-mounted into the root, read-only, in a mount
+# namespace of vng's own (with_repo). A --rodir would not do: vng mounts every
+# --rwdir first, so the repository would be mounted over RESULTS_DIR.
 root_opts=
+rwdir=$results
 if [ -n "$line_root" ]; then
-	root_opts="--root $line_root --rodir $KLP_TOP"
+	root_opts="--root $line_root"
+	rwdir=$results=$results
+	mkdir -p "$line_root$KLP_TOP"
 fi
+
+# with_repo COMMAND...: runs COMMAND, with the repository in the Debian root
+# on the 7.3 line.
+with_repo() {
+	if [ -n "$line_root" ]; then
+		as_root unshare --mount --propagation private sh -ec '
+			mount --bind "$1" "$2"
+			mount -o remount,bind,ro "$2"
+			shift 2
+			exec "$@"' with_repo "$KLP_TOP" "$line_root$KLP_TOP" "$@"
+	else
+		"$@"
+	fi
+}
 
 log "booting $line_release under virtme-ng (${accel:+TCG, }time limit ${timeout}s)"
 start=$(date +%s)
@@ -90,9 +109,9 @@ start=$(date +%s)
 # only go to the log.
 {
 	# shellcheck disable=SC2086 # $accel and $root_opts: options without spaces
-	timeout -k 10 "$timeout" "$vng" --run "$line_image" $accel $root_opts \
+	with_repo timeout -k 10 "$timeout" "$vng" --run "$line_image" $accel $root_opts \
 		--cpus "$cpus" --memory 1G --force-9p --append "$append" --verbose \
-		--rwdir "$results" --exec "$*" ${qemu_opts:+"$qemu_opts"} </dev/null
+		--rwdir="$rwdir" --exec "$*" ${qemu_opts:+"$qemu_opts"} </dev/null
 	echo $? >"$results/vng.rc"
 } 2>&1 | tee "$results/console.log" | grep --line-buffered -v '^\[ *[0-9]*\.[0-9]*\]' || true
 

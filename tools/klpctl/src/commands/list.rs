@@ -47,36 +47,38 @@ fn opt(v: Option<bool>) -> &'static str {
     v.map_or("n/a", yes_no)
 }
 
-/// The table of `klpctl list`: one row per patched object.
+/// The table of `klpctl list`: one row per patched object. The STACK column
+/// (`stack_order`: 1 for the patch applied first) is there only on kernels
+/// that have the file (Linux 6.13 and later).
 pub fn table(patches: &[Patch]) -> Table {
     let mut table = Table::new();
     table.load_style(presets::ASCII_FULL_CONDENSED);
-    table.set_header([
-        "PATCH",
-        "ENABLED",
-        "TRANSITION",
-        "REPLACE",
-        "FORCED",
-        "OBJECT",
-        "PATCHED",
-        "FUNCTIONS",
-    ]);
+    let stack = patches.iter().any(|p| p.stack_order.is_some());
+    let mut header = vec!["PATCH", "ENABLED", "TRANSITION", "REPLACE", "FORCED"];
+    if stack {
+        header.push("STACK");
+    }
+    header.extend(["OBJECT", "PATCHED", "FUNCTIONS"]);
+    table.set_header(header);
     for p in patches {
-        let head = [
+        let mut head = vec![
             p.name.clone(),
             yes_no(p.enabled).to_string(),
             yes_no(p.transition).to_string(),
             opt(p.replace).to_string(),
             opt(p.forced).to_string(),
         ];
+        if stack {
+            head.push(p.stack_order.map_or("n/a".to_string(), |n| n.to_string()));
+        }
         if p.objects.is_empty() {
-            let mut row = head.to_vec();
+            let mut row = head.clone();
             row.extend(["-".to_string(), "-".to_string(), "-".to_string()]);
             table.add_row(row);
         }
         for (i, o) in p.objects.iter().enumerate() {
             let mut row = if i == 0 {
-                head.to_vec()
+                head.clone()
             } else {
                 vec![String::new(); head.len()]
             };

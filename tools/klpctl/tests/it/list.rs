@@ -153,3 +153,50 @@ fn list_without_livepatch_support() {
     assert_eq!(err.exit_code(), exit::NO_LIVEPATCH);
     assert!(err.to_string().contains("no livepatch support"), "{err}");
 }
+
+#[test]
+fn list_table_shows_stack_order_only_where_the_kernel_has_it() {
+    let tree = two_patches();
+    let loader = FakeLoader::new(&tree);
+    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), false, out));
+    r.unwrap();
+    assert!(
+        !text.contains("STACK"),
+        "no stack_order files, no column:\n{text}"
+    );
+
+    // Linux 6.13 and later: stack_order, 1 for the patch applied first.
+    std::fs::write(tree.patch_dir("klp_ext4_fix").join("stack_order"), "1\n").unwrap();
+    std::fs::write(
+        tree.patch_dir("livepatch_sample").join("stack_order"),
+        "2\n",
+    )
+    .unwrap();
+    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), false, out));
+    r.unwrap();
+    let header = text.lines().find(|l| l.contains("PATCH")).unwrap();
+    assert!(header.contains("STACK"), "{header}");
+    let sample = text
+        .lines()
+        .find(|l| l.contains("livepatch_sample"))
+        .unwrap();
+    let cells: Vec<&str> = sample
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "livepatch_sample",
+            "yes",
+            "no",
+            "yes",
+            "n/a",
+            "2",
+            "vmlinux",
+            "yes",
+            "cmdline_proc_show,0"
+        ]
+    );
+}
