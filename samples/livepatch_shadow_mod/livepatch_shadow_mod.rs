@@ -37,8 +37,8 @@ use kernel::time::msecs_to_jiffies;
 
 pub mod dummy;
 
-use klp::delayed_work::{DelayedWork, DelayedWorkItem};
 use dummy::{Dummy, ALLOC_PERIOD_MS, CLEANUP_PERIOD_MS, EXPIRE_PERIOD_MS};
+use klp::delayed_work::{DelayedWork, DelayedWorkItem};
 use klp::sys::{jiffies, time_after};
 
 // klp-rs, mounted whole as `klp`, as in every module: a target module uses

@@ -45,9 +45,7 @@ extern "C" fn post_handler(_p: *mut kprobe, _regs: *mut pt_regs, _flags: c_ulong
 /// 0 offsets and flags), as C's static initialiser leaves the fields it does
 /// not name.
 const fn zeroed_kprobe() -> kprobe {
-    // SAFETY: `struct kprobe` holds only integers, raw pointers, `Option`s of
-    // function pointers, and structs, unions and bitfield units of those, for
-    // all of which all-zero bytes are a valid value.
+    // SAFETY: all-zero is a valid `kprobe`: integers, null pointers, `None` handlers.
     unsafe { core::mem::zeroed() }
 }
 
@@ -76,17 +74,10 @@ impl kernel::Module for TestKlpKprobe {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let kp = KP.0.get();
         if HAS_POST_HANDLER.get() {
-            // SAFETY: `kp` points to the static kprobe, which is not
-            // registered yet: module init runs once, before anything else of
-            // this module uses the kprobe, so nothing accesses it
-            // concurrently; the field is written in place, through the raw
-            // pointer, without creating a reference.
+            // SAFETY: init runs once, before registration: nothing else accesses the kprobe.
             unsafe { (*kp).post_handler = Some(post_handler) };
         }
-        // SAFETY: `kp` points to a valid, zero-initialised kprobe with a
-        // NUL-terminated static `symbol_name` and a handler of this module
-        // (or none), not registered yet; it is static, so it stays at this
-        // address, and the module stays loaded until exit unregisters it.
+        // SAFETY: `kp` is a valid, unregistered, static kprobe; exit unregisters it before unload.
         kernel::error::to_result(unsafe { bindings::register_kprobe(kp) })?;
         Ok(Self)
     }
@@ -94,8 +85,7 @@ impl kernel::Module for TestKlpKprobe {
 
 impl Drop for TestKlpKprobe {
     fn drop(&mut self) {
-        // SAFETY: the module exists only if init registered the static
-        // kprobe, and this is the only place that unregisters it, once.
+        // SAFETY: init registered the static kprobe (else no module); only this unregisters it.
         unsafe { bindings::unregister_kprobe(KP.0.get()) };
     }
 }

@@ -17,10 +17,7 @@ pub mod klp;
 /// `seq_printf(m, "%s: %s\n", THIS_MODULE->name, "this has been live
 /// patched")`, with this module's name written out.
 unsafe extern "C" fn livepatch_mod_target_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: this function is only called in place of
-    // `test_klp_mod_target_show()`, whose caller, procfs, passes the
-    // `seq_file` being filled; the reference is dropped when this function
-    // returns, before that call ends.
+    // SAFETY: `m` is the `seq_file` procfs passes to the replaced show; the reference ends with it.
     let m = unsafe { klp::SeqFile::from_raw(m) };
     m.puts(kernel::c_str!(
         "test_klp_mod_patch: this has been live patched\n"

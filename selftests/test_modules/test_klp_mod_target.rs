@@ -56,14 +56,17 @@ klp::patchable! {
 /// `m` must be the `seq_file` procfs passes to the show function of
 /// `/proc/test_klp_mod_target`, for the duration of the call.
 unsafe extern "C" fn test_klp_mod_target_show_body(m: *mut seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: the caller passes the `seq_file` of this show call, and the
-    // reference is dropped when the function returns, before the call ends.
+    // SAFETY: `m` is this show call's `seq_file` (our contract); the reference ends with the call.
     let m = unsafe { klp::SeqFile::from_raw(m) };
     m.puts(kernel::c_str!("test_klp_mod_target: original output\n"));
     0
 }
 
 /// `/proc/test_klp_mod_target`, removed when dropped (`proc_remove()`).
+///
+/// Only module init creates one, and the module owns it, so it is dropped in
+/// module exit, before the module's code goes: `proc_remove()` waits for the
+/// reads in progress, and procfs calls the show function no more after it.
 ///
 /// # Invariants
 ///
@@ -84,13 +87,7 @@ impl ProcEntry {
     /// default, 0444), shown by the patchable entry of
     /// `test_klp_mod_target_show()`.
     fn new() -> Result<Self> {
-        // SAFETY: the name is a NUL-terminated literal, which procfs copies;
-        // a null parent is the root of /proc; the show function is the
-        // module's `test_klp_mod_target_show` stub, which has the C signature
-        // procfs calls, is called with its `seq_file` (its contract), and
-        // stays loaded as long as the entry: it is removed on drop, before
-        // the module's memory goes, and `proc_remove()` waits for reads in
-        // progress; no data is passed (null).
+        // SAFETY: C-string name, null parent and data; `show` outlives the entry (type docs).
         let pde = unsafe {
             bindings::proc_create_single_data(
                 char_ptr(kernel::c_str!("test_klp_mod_target")),
@@ -107,8 +104,7 @@ impl ProcEntry {
 
 impl Drop for ProcEntry {
     fn drop(&mut self) {
-        // SAFETY: `self.0` is an entry this module created and has not removed
-        // (type invariant); it is removed only here, once.
+        // SAFETY: `self.0` is a live entry of this module (type invariant), removed only here.
         unsafe { bindings::proc_remove(self.0.as_ptr()) };
     }
 }

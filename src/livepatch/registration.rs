@@ -8,8 +8,8 @@
 //! [`Registration`] (for a hand-written module that picks its patch at run
 //! time).
 
-use super::bindings;
 use super::super::stand_ins::kernel::{char_ptr, opaque_ptr};
+use super::bindings;
 use super::patch::Patch;
 use core::pin::Pin;
 use core::ptr;

@@ -28,9 +28,9 @@
 //! }
 //! ```
 
+use super::kernel::char_ptr;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
-use super::kernel::char_ptr;
 use kernel::bindings;
 use kernel::str::CStr;
 
