@@ -10,6 +10,7 @@
 #   make bench      measure the Rust live patches against C ones in the test VM
 #                   (Documentation/bench/; not part of make check)
 #   make kernel     build (or reuse) the kernels of every line
+#   make rust-metadata  pack the Rust metadata for Debian's 7.3 headers package
 #   make setup      install the toolchain (Debian packages, bindgen, virtme-ng)
 #   make lint       shellcheck the scripts
 #   make clean      remove build products
@@ -27,11 +28,13 @@ export KLP_LINES := $(LINES)
 endif
 SCRIPTS := $(wildcard scripts/*.sh scripts/*/*.sh selftests/*.sh samples/*.sh bench/*.sh)
 
-.PHONY: all modules demo check check-debug bench kernel setup lint clean
+.PHONY: all modules demo check check-debug bench kernel rust-metadata setup lint clean
 
+# With KDIR (your own kernel tree) the compilers are yours: nothing is installed.
 all modules:
-	@scripts/setup/toolchain.sh
-	@for line in $${KLP_LINES:-6.12 7.3}; do scripts/build/modules.sh $$line modules >/dev/null || exit 1; done
+	@[ -n "$(KDIR)" ] || scripts/setup/toolchain.sh
+	@for line in $(or $(LINES),$(if $(KDIR),kdir,6.12 7.3)); do \
+		scripts/build/modules.sh $$line modules >/dev/null || exit 1; done
 
 demo:
 	@KLP_LINES="$(or $(LINES),7.3)" scripts/demo.sh
@@ -48,6 +51,12 @@ kernel:
 	@scripts/setup/toolchain.sh
 	@scripts/kernel/test-kernel.sh >/dev/null
 	@scripts/kernel/debian-kernel.sh >/dev/null
+
+# The Rust metadata Debian's 7.3 headers package lacks (README.md, "Your own
+# Debian 7.3 kernel").
+rust-metadata:
+	@scripts/setup/toolchain.sh
+	@scripts/kernel/rust-metadata.sh
 
 setup:
 	@scripts/setup/toolchain.sh

@@ -83,7 +83,9 @@ version_ge() {
 # $results/LINE/vm-{smp,main}/entries.list (a test that needs a newer kernel
 # gets a TAP file that says it was skipped); adds LINE/NAME of each to names.
 plan_line() {
-	dir=$results/$1
+	line=$1
+	shift
+	dir=$results/$line
 	upstream=$dir/upstream
 	mkdir -p "$dir/vm-smp" "$dir/vm-main"
 	: >"$dir/plan"
@@ -108,11 +110,11 @@ plan_line() {
 			name=$(basename "$test" .sh)
 			min=$(header "$test" 'kernel>' '')
 			min=${min#=}
-			if [ -n "$min" ] && ! version_ge "$1" "$min"; then
+			if [ -n "$min" ] && ! version_ge "$line" "$min"; then
 				printf 'TAP version 13\nok 1 - %s # SKIP needs kernel %s or later\n1..1\n' \
 					"$name" "$min" >"$dir/$name.tap"
 				echo 0 >"$dir/$name.rc"
-				names="$names $1/$name"
+				names="$names $line/$name"
 				continue
 			fi
 			printf '%s %s %s %s %s\n' "$(header "$test" cost 1)" "$(header "$test" cpus 1)" \
@@ -124,7 +126,7 @@ plan_line() {
 	# has the vCPUs; then each VM's list in the order given, order=last last.
 	load_smp=0
 	load_main=0
-	sort -s -k1,1nr "$dir/plan" | while read -r cost cpus order entry name; do
+	sort -s -k1,1nr "$dir/plan" | while read -r cost cpus order entry _; do
 		vm=smp
 		if [ "$cpus" -le "$main_cpus" ] && [ "$load_main" -le "$load_smp" ]; then
 			vm=main
@@ -144,7 +146,7 @@ plan_line() {
 			printf '%s\n' "$tests" >"$dir/vm-$vm/entries.list"
 		fi
 	done
-	names="$names $(awk -v l="$1" '{ print l "/" $5 }' "$dir/plan" | tr '\n' ' ')"
+	names="$names $(awk -v l="$line" '{ print l "/" $5 }' "$dir/plan" | tr '\n' ' ')"
 }
 
 # plan_upstream FLAVOUR SCRIPT: one of the kernel's scripts, with our Rust

@@ -17,6 +17,10 @@
 #   7.3    Debian's own linux-image-7.3.N+deb13-amd64, unmodified; modules
 #          are built in the Debian 13 root (scripts/kernel/debian-root.sh)
 #          with Debian's compilers, and the guest boots with that root
+#   kdir   your own kernel tree, KDIR=/path: a built Rust-enabled kernel, or
+#          Debian's headers package with klp-rs's Rust metadata added
+#          (README.md); built on the host with the compilers its
+#          configuration names, booted (make check) with the host's files
 # The modules of a line are built in build/<line>/, a copy of the sources
 # (one kernel's objects never mix with another's).
 
@@ -45,8 +49,13 @@ debug) KLP_KERNEL_FRAGMENTS="$KLP_KERNEL_FRAGMENTS $KLP_TOP/scripts/kernel/test-
 	exit 1
 	;;
 esac
-# The lines `make check` runs (LINES=... on make's command line sets it).
-KLP_LINES=${KLP_LINES:-6.12 7.3}
+# The lines `make check` runs (LINES=... on make's command line sets it);
+# with KDIR set (your own kernel tree), the line `kdir` alone.
+if [ -n "${KDIR:-}" ]; then
+	KLP_LINES=${KLP_LINES:-kdir}
+else
+	KLP_LINES=${KLP_LINES:-6.12 7.3}
+fi
 export KLP_TOP KLP_CACHE KLP_KERNEL_VARIANT KLP_LINES
 
 # log MSG...: a progress line on stderr, prefixed with the script's name.
@@ -109,12 +118,13 @@ as_root() {
 
 # kernel_bindgen_command KDIR: how the kernel build of KDIR ran bindgen for
 # `kernel::bindings`, as it recorded it in .bindings_generated.rs.cmd
-# (without the `; sed ...` step after it). Prints nothing if KDIR has no
+# (without the `; sed ...` step after it, and with make's `$(pound)`, which
+# the record keeps, as the `#` it stands for). Prints nothing if KDIR has no
 # such record (not a built kernel with CONFIG_RUST=y).
 kernel_bindgen_command() {
 	cmdfile=$1/rust/bindings/.bindings_generated.rs.cmd
 	[ -f "$cmdfile" ] || return 0
-	sed -n 's/^savedcmd_[^ ]* := \(.*\)$/\1/p' "$cmdfile" | sed 's/ *;.*$//'
+	sed -n 's/^savedcmd_[^ ]* := \(.*\)$/\1/p' "$cmdfile" | sed 's/ *;.*$//; s/\$(pound)/#/g'
 }
 
 # in_root ROOT COMMAND...: runs COMMAND in the Debian root ROOT (a chroot in a
@@ -123,6 +133,7 @@ kernel_bindgen_command() {
 in_root() {
 	root=$1
 	shift
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	as_root unshare --mount --propagation private sh -ec '
 		root=$1 top=$2
 		shift 2
@@ -132,6 +143,19 @@ in_root() {
 		mount --bind "$top" "$root$top"
 		exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 			LANG=C.UTF-8 "$@"' in_root "$root" "$KLP_TOP" "$@"
+}
+
+# kdir_kbuild_vars KDIR: the make variables for your own kernel tree, from
+# its configuration: clang-built (LLVM=-19, as the 6.12 test kernel), or
+# built by the C compiler CONFIG_CC_VERSION_TEXT names (a distribution
+# kernel), with the rustc and bindgen on PATH.
+kdir_kbuild_vars() {
+	if grep -q '^CONFIG_CC_IS_CLANG=y' "$1/.config"; then
+		kbuild_vars
+		return
+	fi
+	cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*$/\1/p' "$1/.config")
+	printf '%s\n' ARCH=x86 "CC=${cc:-gcc}" "RUSTC=${RUSTC:-rustc}" "BINDGEN=${BINDGEN:-bindgen}"
 }
 
 # debian_kbuild_vars RELEASE: the make variables that build for Debian's
@@ -147,6 +171,7 @@ debian_kbuild_vars() {
 #   line_root     the Debian root it builds in and boots with ('' for the host)
 #   line_image    the kernel image the VM boots
 #   line_release  the kernel release (uname -r)
+#   line_vars     the make variables that build for it (one per line)
 #   line_build    where its modules are built: build/LINE
 # Progress goes to stderr.
 line_setup() {
@@ -154,17 +179,26 @@ line_setup() {
 	case $1 in
 	6.12)
 		line_root=
+		line_kdir=$(KDIR='' "$KLP_TOP/scripts/kernel/test-kernel.sh")
+		line_image=$line_kdir/arch/x86/boot/bzImage
+		line_release=$(cat "$line_kdir/include/config/kernel.release")
+		line_vars=$(kbuild_vars)
+		;;
+	kdir)
+		line_root=
 		line_kdir=$("$KLP_TOP/scripts/kernel/test-kernel.sh")
 		line_image=$line_kdir/arch/x86/boot/bzImage
 		line_release=$(cat "$line_kdir/include/config/kernel.release")
+		line_vars=$(kdir_kbuild_vars "$line_kdir")
 		;;
 	7.3)
 		line_root=$("$KLP_TOP/scripts/kernel/debian-root.sh")
 		line_kdir=$("$KLP_TOP/scripts/kernel/debian-kernel.sh")
 		line_release=$(cat "$line_root/etc/klp-rs-kernel-release")
 		line_image=$line_root/boot/vmlinuz-$line_release
+		line_vars=$(debian_kbuild_vars "$line_release")
 		;;
-	*) die "unknown kernel line '$1' (known: 6.12 7.3)" ;;
+	*) die "unknown kernel line '$1' (known: 6.12 7.3, and kdir with KDIR=...)" ;;
 	esac
 	line_kdir_in=${line_kdir#"$line_root"}
 }
@@ -176,19 +210,30 @@ line_run() {
 		in_root "$line_root" env BINDGEN=/usr/bin/bindgen \
 			LIBCLANG_PATH=/usr/lib/llvm-19/lib "$@"
 	else
-		"$@"
+		env "$(line_var BINDGEN)" "$@"
 	fi
+}
+
+# line_var NAME: NAME=VALUE from the make variables of the line set up last.
+line_var() {
+	printf '%s\n' "$line_vars" | grep "^$1=" | head -n 1
 }
 
 # line_make ARGS...: make against the kernel tree of the line set up last,
 # with the compilers that kernel was built with.
 line_make() {
-	if [ -n "$line_root" ]; then
-		# shellcheck disable=SC2046 # one make variable per line
-		in_root "$line_root" make -C "$line_kdir_in" \
-			$(debian_kbuild_vars "$line_release") "$@"
-	else
-		# shellcheck disable=SC2046 # one make variable per line
-		make -C "$line_kdir" $(kbuild_vars) "$@"
-	fi
+	# shellcheck disable=SC2086 # one make variable per line, without spaces
+	line_run make -C "$line_kdir_in" $line_vars "$@"
+}
+
+# line_check_rustc: the rustc of the line set up last is the one its kernel
+# was built with (CONFIG_RUSTC_VERSION_TEXT), or the build stops here with
+# why: the symbol names of the kernel's Rust crates depend on rustc's full
+# version string, and a module built by any other rustc would not load.
+line_check_rustc() {
+	want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$line_kdir/.config")
+	rustc=$(line_var RUSTC)
+	have=$(line_run "${rustc#RUSTC=}" --version)
+	[ "$want" = "$have" ] ||
+		die "the kernel in $line_kdir was built by '$want', but the rustc here is '$have': modules built with it would not load (Unknown symbol). Use the kernel's own rustc (for Debian's kernel: Debian's rustc of the same release, see README)."
 }

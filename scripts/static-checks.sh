@@ -74,6 +74,27 @@ compiles() {
 	line_make M="$line_build/selftests/compile" "$1" 2>&1
 }
 
+# compile_ok LINE OBJECT DESC: OBJECT of selftests/compile builds.
+compile_ok() {
+	if log=$(compiles "$2"); then
+		ok "$1: $3"
+	else
+		not_ok "$1: $3" "$log"
+	fi
+}
+
+# compile_fails LINE OBJECT MESSAGE DESC: OBJECT does not build, and the
+# compiler says MESSAGE (what a user is told).
+compile_fails() {
+	if log=$(compiles "$2"); then
+		not_ok "$1: $4" "$2 compiled"
+	elif printf '%s\n' "$log" | grep -qF -- "$3"; then
+		ok "$1: $4"
+	else
+		not_ok "$1: $4" "it failed, but without the expected message ($3):" "$log"
+	fi
+}
+
 # line_checks LINE: the checks against the kernel of LINE (set up).
 line_checks() {
 	what="$1: kernel::bindings lays out the C structures as C does (bindgen's layout assertions)"
@@ -82,19 +103,24 @@ line_checks() {
 	else
 		not_ok "$what" "could not check:" "$layout"
 	fi
-	if log=$(compiles signature_match.o); then
-		ok "$1: func!(.., checked_against = ..) accepts a matching signature"
-	else
-		not_ok "$1: func!(.., checked_against = ..) accepts a matching signature" "$log"
-	fi
-	if log=$(compiles signature_mismatch.o); then
-		not_ok "$1: func!(.., checked_against = ..) rejects a mismatching signature" \
-			"signature_mismatch.o compiled"
-	elif printf '%s\n' "$log" | grep -q 'E0308'; then
-		ok "$1: func!(.., checked_against = ..) rejects a mismatching signature"
-	else
-		not_ok "$1: func!(.., checked_against = ..) rejects a mismatching signature" \
-			"it failed, but not with the expected type error (E0308):" "$log"
+	check "$1: the modules build without compiler warnings (build/$1/build.log)" \
+		"$(grep -iE -A8 '^(warning|error)|warning:' "$line_build/build.log" 2>/dev/null)"
+	compile_ok "$1" signature_match.o "func!(.., checked_against = ..) accepts a matching signature"
+	compile_fails "$1" signature_mismatch.o 'E0308' \
+		"func!(.., checked_against = ..) rejects a mismatching signature"
+	compile_ok "$1" patchable_registers.o \
+		"patchable! takes six register arguments, KBox in and Option<KBox> out"
+	# shellcheck disable=SC2016 # the backquotes are the compiler's
+	compile_fails "$1" patchable_stack_arg.o 'argument `big: Big` of a patchable function is larger than 8 bytes' \
+		"patchable! rejects an argument the C ABI passes on the stack"
+	# shellcheck disable=SC2016 # the backquotes are the compiler's
+	compile_fails "$1" patchable_memory_return.o 'return type `Triple` of a patchable function is larger than 8 bytes' \
+		"patchable! rejects a return value the C ABI passes through memory"
+	[ "$1" != 7.3 ] || KLP_TAP_BASE=$n "$KLP_TOP/scripts/kernel/user-kdir-check.sh" >"$out.kdir" 2>&1
+	if [ "$1" = 7.3 ]; then
+		cat "$out.kdir"
+		n=$((n + $(grep -c '^\(not \)\{0,1\}ok ' "$out.kdir")))
+		failed=$((failed + $(grep -c '^not ok ' "$out.kdir")))
 	fi
 }
 
@@ -115,7 +141,7 @@ line_checks() {
 		"$(unsafe_outside_replacements)"
 	check "Rust sources are rustfmt-clean (the kernel's .rustfmt.toml)" \
 		"$(rust_files | grep -v '^selftests/compile/' |
-			xargs rustfmt --config-path "$KLP_TOP/.rustfmt.toml" --edition 2021 --check -l 2>&1)"
+			xargs /usr/bin/rustfmt --config-path "$KLP_TOP/.rustfmt.toml" --edition 2021 --check -l 2>&1)"
 
 	for line; do
 		line_setup "$line"

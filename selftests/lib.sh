@@ -428,17 +428,17 @@ unload_modules() {
 	return 0
 }
 
-# klp_debug on|off: the livepatch core's pr_debug() messages (the steps of a
-# transition, and which task blocks it on which function), through dynamic
-# debug, as the kernel's own livepatch selftests do (without the per-task
-# lines of klp_try_switch_task()).
+# klp_debug on|tasks|off: the livepatch core's pr_debug() messages (the steps
+# of a transition) through dynamic debug, as the kernel's own livepatch
+# selftests turn them on: without klp_try_switch_task()'s line for each task
+# that blocks a transition, unless `tasks` asks for those too.
 klp_debug() {
 	case $1 in
-	on) klp_debug_flag=+p ;;
-	*) klp_debug_flag=-p ;;
+	on) set -- +p -p ;;
+	tasks) set -- +p +p ;;
+	*) set -- -p -p ;;
 	esac
 	klp_debug_ctl=/proc/dynamic_debug/control
 	[ -w "$klp_debug_ctl" ] || klp_debug_ctl=/sys/kernel/debug/dynamic_debug/control
-	printf '%s\n' "file kernel/livepatch/* $klp_debug_flag" 'func klp_try_switch_task -p' \
-		>"$klp_debug_ctl"
+	printf '%s\n' "file kernel/livepatch/* $1" "func klp_try_switch_task $2" >"$klp_debug_ctl"
 }

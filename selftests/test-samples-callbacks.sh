@@ -42,7 +42,7 @@ disable_demo() {
 
 tap_begin "Rust livepatch_callbacks_demo: callbacks around (un)patching vmlinux and modules"
 reset
-expect_ok "turn on the livepatch core's debug messages (dynamic debug)" klp_debug on
+expect_ok "turn on the livepatch core's debug messages, blocking tasks too (dynamic debug)" klp_debug tasks
 
 expect_eq "$DEMO.ko is tagged livepatch=Y" Y "$(modinfo -F livepatch "$(sample_ko "$DEMO")" 2>&1)"
 expect_eq "$DEMO.ko declares its pre_patch_ret int parameter" "pre_patch_ret:int" \

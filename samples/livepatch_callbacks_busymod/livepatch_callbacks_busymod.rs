@@ -22,7 +22,7 @@
 
 use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
-use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
+use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 // klp-rs, mounted whole as `klp`, as in every module: a target module uses
 // only its stand-ins (and `patchable!`), not the live patch API.
@@ -137,7 +137,7 @@ impl kernel::Module for LivepatchCallbacksBusymod {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!("livepatch_callbacks_busymod_init\n");
         let busy = Busy::new()?;
-        if workqueue::system().enqueue(busy.clone()).is_err() {
+        if klp::stand_ins::kernel::system_percpu().enqueue(busy.clone()).is_err() {
             // A new work item cannot already be queued.
             return Err(EBUSY);
         }

@@ -8,7 +8,10 @@
 # unchanged file is not rebuilt) and built there against the line's kernel
 # tree with the line's compilers (scripts/common.sh: line_setup), after the
 # livepatch bindings for that kernel are generated into
-# build/LINE/generated/. Prints build/LINE on stdout.
+# build/LINE/generated/. Before the build it checks that the rustc is the
+# kernel's own; after it, that every undefined symbol of every module is
+# exported by the kernel (scripts/build/check-symbols.sh). Prints build/LINE
+# on stdout.
 set -eu
 export KLP_LOG_TAG=modules
 # shellcheck source=scripts/common.sh
@@ -18,6 +21,7 @@ export KLP_LOG_TAG=modules
 line=$1
 shift
 line_setup "$line"
+line_check_rustc
 mkdir -p "$line_build"
 # The sources; build products in build/LINE are kept (excluded from --delete).
 rsync -a --delete \
@@ -31,5 +35,14 @@ line_run "$KLP_TOP/scripts/kernel/gen-bindings.sh" "$line_kdir_in" \
 	"$line_build/generated/livepatch_bindings.rs" >&2
 [ $# -gt 0 ] || set -- modules
 log "$line: make M=build/$line $*"
-line_make M="$line_build" -j"$(( $(nproc) + 1 ))" "$@" >&2
+# The log is kept for the static check that there was no compiler warning.
+if ! line_make M="$line_build" -j"$(( $(nproc) + 1 ))" "$@" >"$line_build/build.log" 2>&1; then
+	tail -n 40 "$line_build/build.log" >&2
+	die "$line: the build failed (log: $line_build/build.log)"
+fi
+if [ "$*" = modules ]; then
+	# shellcheck disable=SC2046 # paths without spaces
+	"$KLP_TOP/scripts/build/check-symbols.sh" "$line_kdir/Module.symvers" \
+		$(find "$line_build" -name '*.ko' | sort) >&2
+fi
 printf '%s\n' "$line_build"

@@ -19,7 +19,7 @@
 #                           kernel's modules and ours, and `build` -> the
 #                           kernel tree, which the upstream scripts check for
 # On the 7.3 line the guest's root is the Debian root, whose
-# /lib/modules/<release> already holds Debian's modules: ours are installed
+# /lib/modules/<release> already holds Debian's modules: ours are copied
 # there, under updates/klp-rs, and depmod runs in the root.
 # The upstream scripts load test_modules/NAME.ko relative to their working
 # directory, so the guest runs each flavour from its own directory.
@@ -82,20 +82,26 @@ stage rust "$line_build/selftests/test_modules"
 stage c "$cbuild"
 
 # The guest's module tree: modprobe finds the kernel's modules and ours
-# (samples and Rust test modules, under updates/) by name.
+# (samples and Rust test modules, under updates/klp-rs/) by name. Ours are
+# copied as built: `make modules_install` would sign them with a key that
+# only Debian has and compress them.
+# install_ours DIR: our modules into DIR (updates/klp-rs of a module tree).
+install_ours() {
+	rm -rf "$1"
+	(cd "$line_build" && find . -name '*.ko' ! -path './selftests/compile/*') | while read -r ko; do
+		mkdir -p "$1/$(dirname "$ko")"
+		cp "$line_build/$ko" "$1/$ko"
+	done
+}
 if [ -n "$line_root" ]; then
-	moddir=/lib/modules/$line_release
-	rm -rf "$line_root$moddir/updates/klp-rs"
-	line_make -s M="$line_build" INSTALL_MOD_PATH=/ INSTALL_MOD_DIR=updates/klp-rs \
-		modules_install >&2
+	install_ours "$line_root/lib/modules/$line_release/updates/klp-rs"
 	line_run depmod "$line_release"
-	log "module tree for $line_release: $(find "$line_root$moddir/updates/klp-rs" -name '*.ko' | wc -l) klp-rs modules in the Debian root"
+	log "module tree for $line_release: $(find "$line_root/lib/modules/$line_release/updates/klp-rs" -name '*.ko' | wc -l) klp-rs modules in the Debian root"
 else
 	modroot=$out/modroot
 	rm -rf "$modroot"
 	line_make -s INSTALL_MOD_PATH="$modroot" modules_install >&2
-	line_make -s M="$line_build" INSTALL_MOD_PATH="$modroot" INSTALL_MOD_DIR=updates/klp-rs \
-		modules_install >&2
+	install_ours "$modroot/lib/modules/$line_release/updates/klp-rs"
 	ln -sfn "$line_kdir" "$modroot/lib/modules/$line_release/build"
 	depmod -b "$modroot" "$line_release"
 	log "module tree for $line_release: $(find "$modroot/lib/modules/$line_release" -name '*.ko' | wc -l) modules in $modroot"

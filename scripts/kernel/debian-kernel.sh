@@ -28,17 +28,13 @@ headers=/usr/src/linux-headers-$release
 src=/usr/src/klp-rs/linux-source-$series
 build=/usr/src/klp-rs/build-$release
 
-# check_rustc: the root's rustc is the kernel's.
-check_rustc() {
-	want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$root$headers/.config")
-	have=$(in_root "$root" rustc --version)
-	[ "$want" = "$have" ] ||
-		die "the kernel was built by '$want' but the build root has '$have': modules built with it would not load (Unknown symbol)"
-}
-
 prepare() {
 	start=$(date +%s)
-	check_rustc
+	# The headers package's configuration is the kernel's.
+	line_root=$root
+	line_kdir=$root$headers
+	line_vars=$(debian_kbuild_vars "$release")
+	line_check_rustc
 	if [ ! -f "$root$src/Makefile" ]; then
 		log "extracting linux-source-$series in the build root"
 		rm -rf "$root$src" "$root$src.tmp"

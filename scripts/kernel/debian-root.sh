@@ -29,14 +29,15 @@ export KLP_LOG_TAG=debian-root
 KLP_DEBIAN_SERIES=${KLP_DEBIAN_SERIES:-7.3}
 
 BUILD_PACKAGES="rustc rust-src bindgen libclang-19-dev gcc-14 make bc flex bison \
-pahole libelf-dev libssl-dev openssl xz-utils cpio python3 rustfmt"
-GUEST_PACKAGES="bash kmod procps util-linux busybox-static"
+pahole libelf-dev libssl-dev openssl xz-utils cpio python3 rustfmt rsync"
+GUEST_PACKAGES="bash kmod procps util-linux busybox-static iproute2"
 # Bumped when the way the root is made changes (the packages are in the key).
 ROOT_FORMAT=1
 
 # archive LABEL: the URI of the host's apt source with that label (Debian,
 # Debian-Security).
 archive() {
+	# shellcheck disable=SC2016 # apt's own $(...) fields
 	apt-get indextargets --format '$(REPO_URI) $(LABEL)' 'Created-By: Packages' |
 		awk -v label="$1" '$2 == label { print $1; exit }'
 }
@@ -76,6 +77,7 @@ make_root() {
 	done
 }
 
+# shellcheck disable=SC2086 # the package lists, one package per word
 hash=$(printf '%s\n' "$ROOT_FORMAT $KLP_DEBIAN_SERIES" $BUILD_PACKAGES $GUEST_PACKAGES |
 	sha256sum | cut -c1-12)
 top=$KLP_CACHE/debian13/$hash

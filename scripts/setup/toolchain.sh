@@ -3,8 +3,10 @@
 # that is already there. Safe to run again: each step checks first.
 #
 #   Debian packages  clang/LLVM 19, rustc-web + rust-web-src (rustc with the
-#                    library source the kernel's `core` build needs), kernel
-#                    build tools, qemu, linux-source-6.12
+#                    library source the kernel's `core` build needs) and its
+#                    rustfmt, kernel build tools, qemu, linux-source-6.12,
+#                    mmdebstrap (the Debian 13 root of the 7.3 line), rsync,
+#                    and the linter: every tool a check uses
 #   bindgen-cli      from crates.io into $KLP_CACHE/tools (Debian's is too old)
 #   virtme-ng        from PyPI into the venv $KLP_CACHE/venv
 set -eu
@@ -15,10 +17,10 @@ export KLP_LOG_TAG=setup
 BINDGEN_VERSION=0.73.2
 VIRTME_NG_VERSION=1.42
 
-APT_PACKAGES="rustc-web rust-web-src clang-19 lld-19 llvm-19 libclang-19-dev \
+APT_PACKAGES="rustc-web rust-web-src rustfmt-web clang-19 lld-19 llvm-19 libclang-19-dev \
 flex bison bc make gcc libc6-dev libelf-dev libssl-dev cpio kmod xz-utils \
 qemu-system-x86 python3-venv python3-pip linux-source-6.12 busybox-static \
-procps"
+procps rsync mmdebstrap shellcheck binutils"
 
 missing_packages() {
 	for pkg in $APT_PACKAGES; do

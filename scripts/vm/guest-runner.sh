@@ -55,6 +55,10 @@ use_busybox_tools() {
 }
 [ "${KLP_GUEST_BUSYBOX:-1}" = 1 ] && use_busybox_tools
 
+# The guest library, for cleanup_test_modules between the kernel's scripts.
+# shellcheck source=selftests/lib.sh
+. "$KLP_TOP/selftests/lib.sh"
+
 grep -q ' /sys/kernel/debug ' /proc/mounts ||
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 
@@ -107,6 +111,9 @@ run_upstream() {
 			"$results/$name.out" "$results/$name.stderr" "$(cat "$results/$name.rc")" \
 			>"$results/$name.tap"
 		report "$name" "$start"
+		# A failed script leaves its modules behind; the next one must not
+		# fail for that ("File exists").
+		(cleanup_test_modules) >/dev/null 2>&1
 	done
 }
 

@@ -93,6 +93,7 @@ fi
 # on the 7.3 line.
 with_repo() {
 	if [ -n "$line_root" ]; then
+		# shellcheck disable=SC2016 # expanded by the inner shell
 		as_root unshare --mount --propagation private sh -ec '
 			mount --bind "$1" "$2"
 			mount -o remount,bind,ro "$2"

@@ -19,7 +19,7 @@
 use kernel::bindings::{self, work_struct};
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
-use kernel::workqueue::{self, HasWork, Work, WorkItem};
+use kernel::workqueue::{HasWork, Work, WorkItem};
 use kernel::{impl_has_work, new_condvar, new_mutex, new_work};
 
 // klp-rs, mounted whole as `klp`, as in every module: a target module uses
@@ -138,7 +138,7 @@ impl kernel::Module for TestKlpCallbacksBusy {
             GFP_KERNEL,
         )?;
         // A new work item cannot be queued already, so this cannot fail.
-        let _ = workqueue::system().enqueue(busy.clone());
+        let _ = klp::stand_ins::kernel::system_percpu().enqueue(busy.clone());
 
         // To keep the kernel messages in order, hold init until the work
         // function's entry message has been printed.

@@ -11,10 +11,27 @@ use klp::{Object, Patch};
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
-/// Replacement for `cmdline_proc_show()`, with its signature.
-unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
-    // `m` is the `seq_file` procfs passes to `cmdline_proc_show()`.
-    // SAFETY: `m` is a valid `seq_file` and the text a NUL-terminated literal.
+klp::patchable! {
+    /// Replacement for `cmdline_proc_show()`, with its signature. Like the C
+    /// module's, it is a function ftrace can trace by this name
+    /// (`livepatch_cmdline_proc_show` in kallsyms, with a `__fentry__` call),
+    /// which the kernel's `test-ftrace.sh` does.
+    ///
+    /// # Safety
+    ///
+    /// `m` must be the `seq_file` procfs passes to `cmdline_proc_show()`.
+    unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, v: *mut c_void) -> c_int
+        = show_body;
+}
+
+/// The code of [`livepatch_cmdline_proc_show()`].
+///
+/// # Safety
+///
+/// `m` must be the `seq_file` procfs passes to `cmdline_proc_show()`.
+unsafe extern "C" fn show_body(m: *mut seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: `m` is a valid `seq_file` (the caller's contract) and the text a
+    // NUL-terminated literal.
     unsafe {
         __seq_puts(
             m,
@@ -29,7 +46,7 @@ unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_vo
 /// Like the C module, a patch that does not replace others.
 static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
     "cmdline_proc_show",
-    livepatch_cmdline_proc_show
+    livepatch_cmdline_proc_show::entry
 )])])
 .replace(false);
 

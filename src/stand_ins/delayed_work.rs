@@ -67,7 +67,7 @@ use kernel::sync::{Arc, LockClassKey};
 use kernel::time::msecs_to_jiffies;
 use kernel::types::Opaque;
 
-use super::kernel::{char_ptr, opaque_ptr, timer_init_key, StaticLockClassKey};
+use super::kernel::{char_ptr, opaque_ptr, system_percpu_raw, timer_init_key, StaticLockClassKey};
 
 /// Creates a [`DelayedWork`] initialiser named `name`, with new lockdep
 /// classes for its work and its timer (as C's `INIT_DELAYED_WORK()` does).
@@ -176,14 +176,15 @@ where
         let ptr = Arc::into_raw(this).cast_mut();
         // SAFETY: `ptr` comes from `Arc::into_raw`, so it points to a live `T`.
         let field = unsafe { T::raw_get_work(ptr) };
-        // The field is initialised (type invariant) and stays valid while
-        // queued (the queue holds the reference given up above); `system_wq`
-        // is set up at boot and never freed.
-        // SAFETY: both pointers are to initialised, live C objects.
+        // SAFETY: both pointers are to initialised, live C objects: the
+        // field is initialised (type invariant) and stays valid while queued
+        // (the queue holds the reference given up above), and the per-CPU
+        // system workqueue (where C's `schedule_delayed_work()` queues) is
+        // set up at boot and never freed.
         let queued = unsafe {
             bindings::queue_delayed_work_on(
                 bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                bindings::system_wq,
+                system_percpu_raw(),
                 Self::raw_get(field),
                 msecs_to_jiffies(msecs),
             )

@@ -55,6 +55,35 @@ pub fn work_ptr<T: ?Sized, const ID: u64>(
     unsafe { kernel::workqueue::Work::raw_get(work) }
 }
 
+/// The raw per-CPU system workqueue, the one C's `schedule_work()` and
+/// `schedule_delayed_work()` use: `system_wq` on 6.12; `system_percpu_wq`
+/// on 7.x, which warns once about each work function queued on `system_wq`
+/// ("enqueued on deprecated workqueue").
+#[cfg(not(klp_kernel_ge_7_0))]
+pub fn system_percpu_raw() -> *mut kernel::bindings::workqueue_struct {
+    // SAFETY: `system_wq` is a C global, set at boot and never changed.
+    unsafe { kernel::bindings::system_wq }
+}
+
+/// The raw per-CPU system workqueue, the one C's `schedule_work()` and
+/// `schedule_delayed_work()` use: `system_wq` on 6.12; `system_percpu_wq`
+/// on 7.x, which warns once about each work function queued on `system_wq`
+/// ("enqueued on deprecated workqueue").
+#[cfg(klp_kernel_ge_7_0)]
+pub fn system_percpu_raw() -> *mut kernel::bindings::workqueue_struct {
+    // SAFETY: `system_percpu_wq` is a C global, set at boot and never changed.
+    unsafe { kernel::bindings::system_percpu_wq }
+}
+
+/// The per-CPU system workqueue as a [`Queue`](kernel::workqueue::Queue):
+/// where C's `schedule_work()` queues (see [`system_percpu_raw`]).
+pub fn system_percpu() -> &'static kernel::workqueue::Queue {
+    // SAFETY: the pointer is to a workqueue that lives as long as the kernel
+    // (a system workqueue is never destroyed), which is what `from_raw`
+    // needs for a `'static` reference.
+    unsafe { kernel::workqueue::Queue::from_raw(system_percpu_raw()) }
+}
+
 /// The `show` function of a sysfs `kobj_attribute`.
 pub type KobjShow = unsafe extern "C" fn(
     *mut kernel::bindings::kobject,

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Check, after a build, that every module can be loaded into its target
+# kernel as far as symbols go: each undefined symbol of each module is
+# exported by that kernel (its Module.symvers), or is a livepatch symbol
+# (.klp.sym.*) that the livepatch core resolves at enable time.
+#
+#   scripts/build/check-symbols.sh MODULE_SYMVERS KO...
+#
+# A Rust module built by another rustc than the kernel's has other crate
+# hashes in its symbol names (e.g. _RNvNtCs<hash>_4core9panicking9panic_fmt);
+# this is where that shows, before insmod says "Unknown symbol". Prints each
+# missing symbol with its module and exits 1 if there is one.
+set -eu
+export KLP_LOG_TAG=symbols
+# shellcheck source=scripts/common.sh
+. "$(dirname -- "$0")/../common.sh"
+
+[ $# -ge 2 ] || die "usage: $0 MODULE_SYMVERS KO..."
+symvers=$1
+shift
+[ -s "$symvers" ] || die "$symvers is missing or empty"
+exported=$(mktemp)
+trap 'rm -f "$exported"' EXIT
+cut -f2 "$symvers" | sort -u >"$exported"
+missing=0
+for ko; do
+	for sym in $(nm -u "$ko" | awk '{ print $2 }' | grep -v '^\.klp\.sym\.' | sort -u |
+		comm -23 - "$exported"); do
+		printf '%s: %s is not exported by the target kernel\n' "${ko##*/}" "$sym" >&2
+		missing=$((missing + 1))
+	done
+done
+[ "$missing" -eq 0 ] || die "$missing undefined symbol(s) the kernel does not export (was the module built by the kernel's own rustc?)"
+log "$# module(s): every undefined symbol is exported by the kernel"
