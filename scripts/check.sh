@@ -19,8 +19,9 @@
 #
 # Each of our scripts states what it needs in a header line the runner reads:
 #   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y]
-# cpus: the vCPUs it needs; cost: its weight when tests are spread over the
-# VMs (default 1); order=last: it runs after the others of its VM;
+# cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
+# line), its weight when tests are spread over the VMs (default 10);
+# order=last: it runs after the others of its VM;
 # kernel>=X.Y: it is left out (and reported as skipped) on older kernels.
 set -eu
 export KLP_LOG_TAG=check
@@ -117,7 +118,7 @@ plan_line() {
 				names="$names $line/$name"
 				continue
 			fi
-			printf '%s %s %s %s %s\n' "$(header "$test" cost 1)" "$(header "$test" cpus 1)" \
+			printf '%s %s %s %s %s\n' "$(header "$test" cost 10)" "$(header "$test" cpus 1)" \
 				"$(header "$test" order normal)" "$test" "$name" >>"$dir/plan"
 			;;
 		esac
@@ -126,6 +127,7 @@ plan_line() {
 	# has the vCPUs; then each VM's list in the order given, order=last last.
 	load_smp=0
 	load_main=0
+	# shellcheck disable=SC2034 # cost is read in the eval
 	sort -s -k1,1nr "$dir/plan" | while read -r cost cpus order entry _; do
 		vm=smp
 		if [ "$cpus" -le "$main_cpus" ] && [ "$load_main" -le "$load_smp" ]; then
@@ -150,11 +152,21 @@ plan_line() {
 }
 
 # plan_upstream FLAVOUR SCRIPT: one of the kernel's scripts, with our Rust
-# modules (on the 2-vCPU VM) or with the C ones (the control).
+# modules (on the 2-vCPU VM) or with the C ones (the control). Their costs:
+# seconds each took on the 7.3 line.
 plan_upstream() {
 	cpus=1
 	[ "$1" = c ] || cpus=2
-	printf '1 %s normal upstream:%s:%s upstream-%s-%s\n' "$cpus" "$1" "$2" "$1" \
+	case $(basename "$2" .sh) in
+	test-ftrace) cost=36 ;;
+	test-callbacks) cost=20 ;;
+	test-sysfs) cost=13 ;;
+	test-livepatch) cost=11 ;;
+	test-state) cost=9 ;;
+	test-kprobe) cost=8 ;;
+	*) cost=4 ;;
+	esac
+	printf '%s %s normal upstream:%s:%s upstream-%s-%s\n' "$cost" "$cpus" "$1" "$2" "$1" \
 		"$(basename "$2" .sh)" >>"$dir/plan"
 }
 
@@ -190,15 +202,20 @@ log "step 3/5: host tests (static checks, klpctl)"
 "$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
 "$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
 
+# The VMs of every line boot at once (two per line): TCG keeps a host core
+# busy per VM, so they share the two cores, but the lines' run times add up
+# less than one after the other, where one VM always waits for the other.
 export KLP_VM_TCG_SINGLE="${KLP_VM_TCG_SINGLE:-1}"
+log "step 4/5: $(cat "$results"/*/plan | wc -l) test script(s) in $(echo "$KLP_LINES" | wc -w) x 2 VMs"
+vms=
 for line in $KLP_LINES; do
-	log "step 4/5: line $line: $(wc -l <"$results/$line/plan") test script(s) in two VMs"
 	run_vm "$line" smp 2 &
-	smp=$!
+	vms="$vms $!"
 	run_vm "$line" main "$main_cpus" &
-	main=$!
-	wait "$smp" || true
-	wait "$main" || true
+	vms="$vms $!"
+done
+for vm in $vms; do
+	wait "$vm" || true
 done
 
 log "step 5/5: results (kept in $results)"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=6
 # Stacked patches and atomic replace with our Rust test modules:
 # test_klp_livepatch (/proc/cmdline) and test_klp_atomic_replace
 # (/proc/meminfo, replace=0|1). Proves that stacked patches are all active,

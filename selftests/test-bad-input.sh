@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=6
 # Bad input fails cleanly and loses nothing: patches the core must refuse
 # (missing function, wrong sympos, failing pre_patch, older state version),
 # shadow-variable error paths, and bad writes to sysfs.

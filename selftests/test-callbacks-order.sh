@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=15
 # The order of the pre/post (un)patch callbacks with our Rust test modules:
 # test_klp_callbacks_demo (callbacks on vmlinux, test_klp_callbacks_mod and
 # test_klp_callbacks_busy, whose busymod_work_func() it replaces),

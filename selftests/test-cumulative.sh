@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=4
 # The cumulative series v1 -> v2 -> v3: atomic replace, NOPs for functions
 # only an earlier patch touched, removal of replaced patches, callbacks only
 # from the newest patch, a system state and its version rule.

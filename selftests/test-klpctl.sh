@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=30
 # klpctl against the real kernel: load with --wait, list --json, status,
 # bad input, unload.
 # shellcheck source=selftests/lib.sh

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=3
 # The Rust livepatch_sample end to end: load, patched /proc/cmdline, sysfs
 # state, refusals while enabled, disable, original output again, unload.
 # shellcheck source=selftests/lib.sh

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=4
 # Basic function patching with our Rust test_klp_livepatch (which replaces
 # cmdline_proc_show()): the patched and restored /proc/cmdline, the core's
 # log of both transitions, the sysfs attributes and their permissions,

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=33
 # The Rust callbacks demo (livepatch_callbacks_demo) with its target modules
 # livepatch_callbacks_mod and livepatch_callbacks_busymod: which callbacks run,
 # in which order, for which object and module state, when the patch is enabled

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=43
 # The Rust shadow variables demo: livepatch_shadow_mod leaks memory in
 # dummy_alloc(); livepatch_shadow_fix1 keeps that memory in a shadow variable
 # of each dummy and frees it in dummy_free(); livepatch_shadow_fix2, stacked

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1
+# klp-rs-test: cpus=1 cost=5
 # Shadow variables and system states with our Rust test modules.
 # test_klp_shadow_vars exercises the shadow variable API in its init and logs
 # each call; test_klp_state (state 1, version 1) and test_klp_state2/3

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=2 order=last
+# klp-rs-test: cpus=2 cost=13 order=last
 # The getpid system call patched under load with our Rust test_klp_syscall:
 # six tasks call getpid in a loop, four of them listed in klp_pids (the
 # module's array parameter holds one pid per possible CPU). Proves the
