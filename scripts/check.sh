@@ -223,6 +223,8 @@ status=0
 # shellcheck disable=SC2086 # names are result names without spaces
 "$KLP_TOP/scripts/tap/summary.sh" "$results" static-checks klpctl-cargo-test $names || status=1
 for line in $KLP_LINES; do
+	printf '\nThe kernel'"'"'s livepatch selftests on the %s line (%s):\n' "$line" \
+		"$(cat "$results/$line/upstream/release" 2>/dev/null)"
 	"$KLP_TOP/scripts/tap/upstream-summary.sh" "$results/$line" || true
 done
 log "make check took $(elapsed "$start")"

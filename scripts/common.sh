@@ -124,25 +124,28 @@ as_root() {
 kernel_bindgen_command() {
 	cmdfile=$1/rust/bindings/.bindings_generated.rs.cmd
 	[ -f "$cmdfile" ] || return 0
+	# shellcheck disable=SC2016 # make's literal $(pound)
 	sed -n 's/^savedcmd_[^ ]* := \(.*\)$/\1/p' "$cmdfile" | sed 's/ *;.*$//; s/\$(pound)/#/g'
 }
 
 # in_root ROOT COMMAND...: runs COMMAND in the Debian root ROOT (a chroot in a
 # mount namespace of its own, so nothing stays mounted if it is killed), with
 # /proc, /dev and the repository ($KLP_TOP, at the same path) mounted in it.
+# With KLP_ROOT_HIDE=DIR (a directory of the root), COMMAND sees DIR empty.
 in_root() {
 	root=$1
 	shift
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	as_root unshare --mount --propagation private sh -ec '
-		root=$1 top=$2
-		shift 2
+		root=$1 top=$2 hide=$3
+		shift 3
 		mount -t proc proc "$root/proc"
 		mount --rbind /dev "$root/dev"
+		[ -z "$hide" ] || mount -t tmpfs klp-rs-hidden "$root$hide"
 		mkdir -p "$root$top"
 		mount --bind "$top" "$root$top"
 		exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-			LANG=C.UTF-8 "$@"' in_root "$root" "$KLP_TOP" "$@"
+			LANG=C.UTF-8 "$@"' in_root "$root" "$KLP_TOP" "${KLP_ROOT_HIDE:-}" "$@"
 }
 
 # kdir_kbuild_vars KDIR: the make variables for your own kernel tree, from

@@ -137,7 +137,10 @@ impl kernel::Module for LivepatchCallbacksBusymod {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!("livepatch_callbacks_busymod_init\n");
         let busy = Busy::new()?;
-        if klp::stand_ins::kernel::system_percpu().enqueue(busy.clone()).is_err() {
+        if klp::stand_ins::kernel::system_percpu()
+            .enqueue(busy.clone())
+            .is_err()
+        {
             // A new work item cannot already be queued.
             return Err(EBUSY);
         }

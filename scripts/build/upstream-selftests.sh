@@ -38,6 +38,7 @@ esac
 src=$src/tools/testing/selftests/livepatch
 [ -f "$src/functions.sh" ] || die "$src: no livepatch selftests in this kernel tree"
 mkdir -p "$out"
+printf '%s\n' "$line_release" >"$out/release"
 
 # The C modules: a private copy of test_modules/, built like any external
 # module (`make -C KDIR M=DIR`), so the kernel tree stays untouched.

@@ -9,8 +9,8 @@
 # own compilers: rust/*.rmeta and the proc-macro libraries rust/*.so (the
 # kernel's crates: core, kernel, macros, ...), scripts/target.json, and the
 # recorded bindgen command of the kernel's bindings (which klp-rs reads to
-# generate its livepatch bindings with the kernel's clang flags). Prints the
-# tarball's path. README.md ("Your own Debian 7.3 kernel") says how to use it.
+# generate its livepatch bindings with the kernel's clang flags), its paths
+# turned to the headers package's. Prints the tarball's path. README.md ("Your own Debian 7.3 kernel") says how to use it.
 set -eu
 export KLP_LOG_TAG=rust-metadata
 # shellcheck source=scripts/common.sh
@@ -21,8 +21,22 @@ line_setup 7.3
 tarball=$out/linux-rust-metadata-$line_release.tar.xz
 mkdir -p "$out"
 log "packing the Rust metadata of $line_release into $tarball"
+# The recorded bindgen command names the kernel source klp-rs prepared from;
+# on the user's machine those headers are the headers package's common part
+# (the directory its Makefile includes).
+common=$(sed -n 's|^include \(.*\)/Makefile$|\1|p' "$line_root/usr/src/linux-headers-$line_release/Makefile")
+[ -n "$common" ] || die "cannot find the common headers directory of linux-headers-$line_release"
+source_dir=/usr/src/klp-rs/linux-source-${line_release%.*}
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
 (cd "$line_kdir" && find rust -maxdepth 1 \( -name '*.rmeta' -o -name '*.so' \) -print &&
-	echo scripts/target.json && echo rust/bindings/.bindings_generated.rs.cmd) |
-	sort | tar -C "$line_kdir" -cJf "$tarball" -T -
+	echo scripts/target.json) | while read -r file; do
+	mkdir -p "$stage/$(dirname "$file")"
+	cp "$line_kdir/$file" "$stage/$file"
+done
+mkdir -p "$stage/rust/bindings"
+sed "s|$source_dir|$common|g" "$line_kdir/rust/bindings/.bindings_generated.rs.cmd" \
+	>"$stage/rust/bindings/.bindings_generated.rs.cmd"
+(cd "$stage" && find . -type f | sed 's|^\./||' | sort) | tar -C "$stage" -cJf "$tarball" -T -
 log "$(tar -tJf "$tarball" | wc -l) files, $(du -h "$tarball" | cut -f1)"
 printf '%s\n' "$tarball"

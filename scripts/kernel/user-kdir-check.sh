@@ -29,12 +29,23 @@ case_line() {
 
 line_setup 7.3
 kit=$("$KLP_TOP/scripts/kernel/rust-metadata.sh" "$KLP_TOP/results/rust-metadata" 2>/dev/null)
-kdir=/tmp/klp-rs-user-kdir
-rm -rf "$line_root$kdir" "$KLP_TOP/build/kdir"
-# The user's steps: a copy of the headers package (the kbuild scripts
-# dereferenced), with the metadata over it.
-in_root "$line_root" cp -rL "/usr/src/linux-headers-$line_release" "$kdir"
+# The user's steps: the metadata unpacked into the headers package's own
+# directory (Debian's headers Makefile names that path; its scripts/ is a
+# link to linux-kbuild's, which gets target.json). Taken out again at the end.
+kdir=/usr/src/linux-headers-$line_release
+rm -rf "$KLP_TOP/build/kdir"
 tar -C "$line_root$kdir" -xf "$kit"
+# remove_kit: the root's headers package as Debian installed it.
+remove_kit() {
+	tar -tf "$kit" | while read -r file; do rm -f "$line_root$kdir/$file"; done
+	rmdir "$line_root$kdir/rust/bindings" "$line_root$kdir/rust" 2>/dev/null
+}
+trap remove_kit EXIT
+
+# As on a user's machine: without the kernel source and the tree klp-rs
+# prepared (in_root hides /usr/src/klp-rs).
+KLP_ROOT_HIDE=/usr/src/klp-rs
+export KLP_ROOT_HIDE
 
 # A rustc that is not the kernel's: a wrapper that says it is another one.
 fake=/tmp/klp-rs-other-rustc
@@ -71,4 +82,4 @@ else
 	case_line 1 "7.3 user kdir: livepatch_sample.ko needs the same symbols as the one built in the prepared tree" \
 		"$(printf '%s\n' "$a" >/tmp/a.$$; printf '%s\n' "$b" | diff /tmp/a.$$ -; rm -f /tmp/a.$$)"
 fi
-rm -rf "$line_root$kdir" "$line_root$fake"
+rm -f "$line_root$fake"

@@ -128,6 +128,8 @@ macro_rules! patchable {
         /// Live patchable: calls an entry stub with `call __fentry__`, named
         #[doc = ::core::concat!("`", ::core::stringify!($name), "` in kallsyms, which calls")]
         #[doc = ::core::concat!("`", ::core::stringify!($body), "`.")]
+        // Unused where only C calls the function, through `entry`.
+        #[allow(dead_code)]
         #[inline(always)]
         $vis $($unsafe)? fn $name($($arg: $argty),*) $(-> $ret)? {
             // SAFETY: `entry` is the stub written above. It keeps the
