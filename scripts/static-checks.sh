@@ -68,31 +68,47 @@ unsafe_outside_replacements() {
 	done
 }
 
-# compiles OBJECT: builds one object of selftests/compile for the line set up
-# last; prints the log.
-compiles() {
-	line_make M="$line_build/selftests/compile" "$1" 2>&1
-}
+# The compile tests: "OBJECT must-build|must-fail MESSAGE|DESC" lines. A
+# must-fail object has to fail with MESSAGE, the text a user is shown.
+# shellcheck disable=SC2016 # the backquotes are the compiler's
+COMPILE_TESTS='signature_match.o|must-build||func!(.., checked_against = ..) accepts a matching signature
+signature_mismatch.o|must-fail|error[E0308]|func!(.., checked_against = ..) rejects a mismatching signature
+patchable_registers.o|must-build||patchable! takes six register arguments, KBox in and Option<KBox> out
+patchable_stack_arg.o|must-fail|argument `big: Big` of a patchable function is larger than 8 bytes|patchable! rejects an argument the C ABI passes on the stack
+patchable_memory_return.o|must-fail|return type `Triple` of a patchable function is larger than 8 bytes|patchable! rejects a return value the C ABI passes through memory'
 
-# compile_ok LINE OBJECT DESC: OBJECT of selftests/compile builds.
-compile_ok() {
-	if log=$(compiles "$2"); then
-		ok "$1: $3"
-	else
-		not_ok "$1: $3" "$log"
-	fi
-}
-
-# compile_fails LINE OBJECT MESSAGE DESC: OBJECT does not build, and the
-# compiler says MESSAGE (what a user is told).
-compile_fails() {
-	if log=$(compiles "$2"); then
-		not_ok "$1: $4" "$2 compiled"
-	elif printf '%s\n' "$log" | grep -qF -- "$3"; then
-		ok "$1: $4"
-	else
-		not_ok "$1: $4" "it failed, but without the expected message ($3):" "$log"
-	fi
+# compile_tests LINE: builds every object of selftests/compile for the line
+# set up last, side by side (make -k), then judges each from the log and
+# from whether its .o exists. The messages name their file, so one log
+# serves them all.
+compile_tests() {
+	dir=$line_build/selftests/compile
+	rm -f "$dir"/*.o
+	# shellcheck disable=SC2046 # the object names, one word each
+	log=$(line_make -k -j"$(( $(nproc) + 1 ))" M="$dir" \
+		$(printf '%s\n' "$COMPILE_TESTS" | cut -d'|' -f1) 2>&1)
+	printf '%s\n' "$COMPILE_TESTS" | while IFS='|' read -r object kind message desc; do
+		source=${object%.o}.rs
+		case $kind in
+		must-build)
+			if [ -f "$dir/$object" ]; then
+				ok "$1: $desc"
+			else
+				not_ok "$1: $desc" "$(printf '%s\n' "$log" | grep -A12 "$source" | head -n 30)"
+			fi
+			;;
+		must-fail)
+			if [ -f "$dir/$object" ]; then
+				not_ok "$1: $desc" "$object compiled"
+			elif printf '%s\n' "$log" | grep -A12 -F -- "$message" | grep -q "$source"; then
+				ok "$1: $desc"
+			else
+				not_ok "$1: $desc" "it failed, but without the expected message ($message):" \
+					"$(printf '%s\n' "$log" | grep -A12 "$source" | head -n 30)"
+			fi
+			;;
+		esac
+	done
 }
 
 # line_checks LINE: the checks against the kernel of LINE (set up).
@@ -105,17 +121,10 @@ line_checks() {
 	fi
 	check "$1: the modules build without compiler warnings (build/$1/build.log)" \
 		"$(grep -iE -A8 '^(warning|error)|warning:' "$line_build/build.log" 2>/dev/null)"
-	compile_ok "$1" signature_match.o "func!(.., checked_against = ..) accepts a matching signature"
-	compile_fails "$1" signature_mismatch.o 'E0308' \
-		"func!(.., checked_against = ..) rejects a mismatching signature"
-	compile_ok "$1" patchable_registers.o \
-		"patchable! takes six register arguments, KBox in and Option<KBox> out"
-	# shellcheck disable=SC2016 # the backquotes are the compiler's
-	compile_fails "$1" patchable_stack_arg.o 'argument `big: Big` of a patchable function is larger than 8 bytes' \
-		"patchable! rejects an argument the C ABI passes on the stack"
-	# shellcheck disable=SC2016 # the backquotes are the compiler's
-	compile_fails "$1" patchable_memory_return.o 'return type `Triple` of a patchable function is larger than 8 bytes' \
-		"patchable! rejects a return value the C ABI passes through memory"
+	compile_tests "$1" >"$out.compile"
+	cat "$out.compile"
+	n=$((n + $(grep -c '^\(not \)\{0,1\}ok ' "$out.compile")))
+	failed=$((failed + $(grep -c '^not ok ' "$out.compile")))
 	[ "$1" != 7.3 ] || KLP_TAP_BASE=$n "$KLP_TOP/scripts/kernel/user-kdir-check.sh" >"$out.kdir" 2>&1
 	if [ "$1" = 7.3 ]; then
 		cat "$out.kdir"

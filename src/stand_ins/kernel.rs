@@ -92,29 +92,20 @@ pub type KobjShow = unsafe extern "C" fn(
 ) -> isize;
 
 /// A read-only `kobj_attribute` (C's `__ATTR_RO()`): `attr` with `show`.
-/// 7.x puts `show` in a union with a `const` variant.
-#[cfg(not(klp_kernel_ge_7_0))]
+/// 7.x puts `show` (and `store`) in a union with a `const` variant.
 pub const fn kobj_attribute_ro(
     attr: kernel::bindings::attribute,
     show: KobjShow,
 ) -> kernel::bindings::kobj_attribute {
     kernel::bindings::kobj_attribute {
         attr,
+        #[cfg(not(klp_kernel_ge_7_0))]
         show: Some(show),
+        #[cfg(not(klp_kernel_ge_7_0))]
         store: None,
-    }
-}
-
-/// A read-only `kobj_attribute` (C's `__ATTR_RO()`): `attr` with `show`.
-/// 7.x puts `show` in a union with a `const` variant.
-#[cfg(klp_kernel_ge_7_0)]
-pub const fn kobj_attribute_ro(
-    attr: kernel::bindings::attribute,
-    show: KobjShow,
-) -> kernel::bindings::kobj_attribute {
-    kernel::bindings::kobj_attribute {
-        attr,
+        #[cfg(klp_kernel_ge_7_0)]
         __bindgen_anon_1: kernel::bindings::kobj_attribute__bindgen_ty_1 { show: Some(show) },
+        #[cfg(klp_kernel_ge_7_0)]
         __bindgen_anon_2: kernel::bindings::kobj_attribute__bindgen_ty_2 { store: None },
     }
 }

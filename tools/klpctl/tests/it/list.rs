@@ -26,6 +26,14 @@ fn two_patches() -> FakeTree {
     tree
 }
 
+/// The non-empty cells of a table row.
+fn cells(row: &str) -> Vec<&str> {
+    row.split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
 #[test]
 fn list_table_shows_patches_objects_and_functions() {
     let tree = two_patches();
@@ -51,14 +59,8 @@ fn list_table_shows_patches_objects_and_functions() {
             .find(|l| l.contains(needle))
             .unwrap_or_else(|| panic!("no row with {needle} in\n{text}"))
     };
-    let sample = row("livepatch_sample");
-    let cells: Vec<&str> = sample
-        .split('|')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
     assert_eq!(
-        cells,
+        cells(row("livepatch_sample")),
         [
             "livepatch_sample",
             "yes",
@@ -180,13 +182,8 @@ fn list_table_shows_stack_order_only_where_the_kernel_has_it() {
         .lines()
         .find(|l| l.contains("livepatch_sample"))
         .unwrap();
-    let cells: Vec<&str> = sample
-        .split('|')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
     assert_eq!(
-        cells,
+        cells(sample),
         [
             "livepatch_sample",
             "yes",
