@@ -55,7 +55,8 @@ use_busybox_tools() {
 }
 [ "${KLP_GUEST_BUSYBOX:-1}" = 1 ] && use_busybox_tools
 
-# The guest library, for cleanup_test_modules between the kernel's scripts.
+# The guest library: cleanup_test_modules between the kernel's scripts, and
+# the kmemleak scan at the end.
 # shellcheck source=selftests/lib.sh
 . "$KLP_TOP/selftests/lib.sh"
 
@@ -144,11 +145,9 @@ for entry in "$@"; do
 	esac
 done
 # On a kernel with kmemleak (make check-debug), a last scan for leaks.
-kmemleak=/sys/kernel/debug/kmemleak
-if [ -w "$kmemleak" ]; then
+if [ -w "$KLP_KMEMLEAK" ]; then
 	echo "klp-rs: scanning for memory leaks (kmemleak)"
-	echo scan >"$kmemleak" && sleep 6 && echo scan >"$kmemleak"
-	cat "$kmemleak" >"$results/kmemleak.log"
+	kmemleak_suspects >"$results/kmemleak.log"
 fi
 dmesg >"$results/dmesg.log"
 date >"$results/guest-finished"
