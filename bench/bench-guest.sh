@@ -1,13 +1,13 @@
 #!/bin/sh
 # The guest side of `make bench`: runs inside the test VM, as root.
 #
-#   bench/bench-guest.sh RESULTS_DIR KDIR
+#   bench/bench-guest.sh RESULTS_DIR C_SAMPLES
 #
 # Loads klp_bench_target and the klp_bench harness, then measures, C live
 # patch against Rust live patch, always in alternating order:
-#   calls        ns per call of klp_bench_target_fn(): unpatched, patched,
-#                and while a transition is held open by a task asleep in a
-#                patched function
+#   calls        cost of one call of klp_bench_target_fn(): unpatched,
+#                patched, and while a transition is held open by a task
+#                asleep in a patched function
 #   transition   enable -> transition 0 with N sleeping / N busy kthreads,
 #                with CPU 1 offline (see one_cpu), and with N sleeping
 #                kthreads on both CPUs for one N
@@ -15,17 +15,19 @@
 #                of K functions (K NOP entries); also the K-function patch
 #   footprint    /proc/modules size and insmod wall time of each sample and
 #                benchmark live patch module next to its C counterpart
-# scripts/bench.sh runs calls and footprint in a VM whose clocks follow the
-# host, and transition and replace in one whose clocks count instructions
+# scripts/bench.sh runs footprint in a VM whose clocks follow the host, and
+# calls, transition and replace in one whose clocks count instructions
 # (KLP_BENCH_CLOCK=icount, see scripts/vm/run.sh's KLP_VM_ICOUNT): there a
+# guest ns is one instruction, so a call's cost is in instructions, and a
 # time in the guest is the same from one run to the next, so fewer
 # repetitions are needed.
 # Every sample goes to RESULTS_DIR/raw.csv, one line each:
 #   section,metric,variant,param,rep,value,unit
 # Times of a transition come from the kernel log's printk timestamps: a
 # marker written to /dev/kmsg just before insmod, the core's "enabling patch"
-# line and its "patching complete" line. KDIR is the kernel tree whose
-# samples/livepatch/*.ko are the C counterparts of the samples.
+# line and its "patching complete" line. C_SAMPLES is the directory of the
+# kernel's own sample live patches (livepatch-sample.ko, ...), the C
+# counterparts of the samples.
 #
 # KLP_BENCH_QUICK=1 runs a short version (fewer repetitions, N <= 100, K <= 10);
 # KLP_BENCH_PARTS (e.g. "calls footprint"), KLP_BENCH_NS and KLP_BENCH_KS pick
@@ -33,7 +35,7 @@
 # development.
 set -u
 results=$1
-kdir=$2
+csamples=$2
 KLP_TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 export KLP_TOP
 # shellcheck source=../selftests/lib.sh
@@ -310,7 +312,7 @@ footprint_modules() {
 	s=$KLP_MODULES/samples
 	cat <<EOF_MODULES
 livepatch_sample rs livepatch_sample $s/livepatch_sample/livepatch_sample.ko
-livepatch_sample c livepatch_sample $kdir/samples/livepatch/livepatch-sample.ko
+livepatch_sample c livepatch_sample $csamples/livepatch-sample.ko
 klp_bench_patch rs klp_bench_patch_rs $bench/klp_bench_patch_rs.ko
 klp_bench_patch c klp_bench_patch_c $bench/klp_bench_patch_c.ko
 EOF_MODULES
@@ -319,7 +321,7 @@ EOF_MODULES
 livepatch_cumulative_v1 rs livepatch_cumulative_v1 $s/livepatch_cumulative/livepatch_cumulative_v1.ko
 livepatch_cumulative_v2 rs livepatch_cumulative_v2 $s/livepatch_cumulative/livepatch_cumulative_v2.ko
 livepatch_cumulative_v3 rs livepatch_cumulative_v3 $s/livepatch_cumulative/livepatch_cumulative_v3.ko
-livepatch_callbacks_demo c livepatch_callbacks_demo $kdir/samples/livepatch/livepatch-callbacks-demo.ko
+livepatch_callbacks_demo c livepatch_callbacks_demo $csamples/livepatch-callbacks-demo.ko
 EOF_MODULES
 	for k in $replace_ks; do
 		printf 'klp_bench_k%s rs klp_bench_k%s_rs %s\n' "$k" "$k" "$bench/klp_bench_k${k}_rs.ko"

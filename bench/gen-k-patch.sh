@@ -129,7 +129,7 @@ klp::livepatch_module! {
     type: KlpBenchK$k,
     patch: PATCH,
     name: "$name",
-    author: "klp-rs developers",
+    authors: ["klp-rs developers"],
     description: "klp-rs benchmark: Rust live patch of $k function(s)",
     license: "GPL",
 }

@@ -205,7 +205,6 @@ log "step 3/5: host tests (static checks, klpctl)"
 # The VMs of every line boot at once (two per line): TCG keeps a host core
 # busy per VM, so they share the two cores, but the lines' run times add up
 # less than one after the other, where one VM always waits for the other.
-export KLP_VM_TCG_SINGLE="${KLP_VM_TCG_SINGLE:-1}"
 log "step 4/5: $(cat "$results"/*/plan | wc -l) test script(s) in $(echo "$KLP_LINES" | wc -w) x 2 VMs"
 vms=
 for line in $KLP_LINES; do
