@@ -60,6 +60,10 @@ else
 		trans_reps=5 trans2_reps=5 replace_reps=3
 	fi
 fi
+# The unit of the call cost: on the instruction clock (KLP_VM_ICOUNT=0) a
+# guest ns is one executed instruction, so the same loop counts instructions.
+call_unit=ns
+[ "${KLP_BENCH_CLOCK:-wall}" != icount ] || call_unit=insns
 # For development: other N and K than the defaults.
 trans_ns=${KLP_BENCH_NS:-$trans_ns}
 replace_ks=${KLP_BENCH_KS:-$replace_ks}
@@ -183,11 +187,12 @@ place_lag() {
 
 # calls VARIANT ROUND: $call_runs `calls` runs, 0.2 s apart (so that one
 # moment of the shared host does not weigh on all samples). Records, for each
-# repetition, the ns per call of klp_bench_target_fn() (ns_per_call), of the
-# never patched klp_bench_ref_fn() run right next to it (ref_ns_per_call),
-# and their quotient (relative_cost), which divides out how fast the emulated
-# CPU was running at the time; and what klp_bench_target_fn(0) returned
-# (returns: 1 original, 2 patched).
+# repetition, the cost of one call of klp_bench_target_fn() ($call_unit, see
+# above: *_per_call), of the never patched klp_bench_ref_fn() run right next
+# to it (ref_*_per_call), and their quotient (relative_cost), which on the
+# host's clock divides out how fast the emulated CPU was running at the
+# time; and what klp_bench_target_fn(0) returned (returns: 1 original,
+# 2 patched).
 # (sh has no local variables: the names here are the function's own.)
 calls() {
 	calls_run=1
@@ -210,9 +215,10 @@ calls_once() {
 	calls_i=0
 	while [ $# -ge 2 ]; do
 		calls_i=$((calls_i + 1))
-		awk -v ref="$1" -v ps="$2" -v v="$calls_variant" -v rep="$calls_prefix.$calls_i" 'BEGIN {
-			printf "calls,ns_per_call,%s,-,%s,%.3f,ns\n", v, rep, ps / 1000
-			printf "calls,ref_ns_per_call,%s,-,%s,%.3f,ns\n", v, rep, ref / 1000
+		awk -v ref="$1" -v ps="$2" -v v="$calls_variant" -v rep="$calls_prefix.$calls_i" \
+			-v u="$call_unit" 'BEGIN {
+			printf "calls,%s_per_call,%s,-,%s,%.3f,%s\n", u, v, rep, ps / 1000, u
+			printf "calls,ref_%s_per_call,%s,-,%s,%.3f,%s\n", u, v, rep, ref / 1000, u
 			printf "calls,relative_cost,%s,-,%s,%.4f,x\n", v, rep, ps / ref
 		}' >>"$raw"
 		shift 2
@@ -220,8 +226,12 @@ calls_once() {
 	say "calls $calls_variant ($calls_prefix): returns $calls_ret"
 }
 
+# bench_calls: on the instruction clock, with CPU 1 offline: the clock counts
+# the instructions of both vCPUs (QEMU runs them in turn in one thread), so
+# the other CPU's ticks and kworkers would be counted into the loop.
 bench_calls() {
-	say "patched-call cost: $call_rounds rounds of $call_runs x $call_reps x $call_iters calls per variant"
+	say "patched-call cost: $call_rounds rounds of $call_runs x $call_reps x $call_iters calls per variant ($call_unit)"
+	[ "$call_unit" != insns ] || one_cpu
 	round=1
 	while [ "$round" -le "$call_rounds" ]; do
 		calls unpatched "$round"
@@ -244,6 +254,7 @@ bench_calls() {
 		done
 		round=$((round + 1))
 	done
+	[ "$call_unit" != insns ] || all_cpus
 }
 
 # transition_runs SECTION KIND NS REPS: for each N, REPS times C and Rust:

@@ -189,9 +189,20 @@ run_vm() {
 
 log "step 1/5: toolchain"
 "$KLP_TOP/scripts/setup/toolchain.sh"
+# The kernels of the lines side by side: on a new machine the Debian root is
+# mostly downloads and unpacking, which the 6.12 build's compiling hides.
+log "step 2/5: the kernels of the lines ($KLP_LINES)"
+kernels=
+for line in $KLP_LINES; do
+	(line_setup "$line") &
+	kernels="$kernels $!"
+done
+for kernel in $kernels; do
+	wait "$kernel" || die "a kernel could not be built or fetched (see above)"
+done
 names=
 for line in $KLP_LINES; do
-	log "step 2/5: line $line: kernel, modules, the kernel's livepatch selftests"
+	log "step 2/5: line $line: modules, the kernel's livepatch selftests"
 	"$KLP_TOP/scripts/build/modules.sh" "$line" >/dev/null
 	"$KLP_TOP/scripts/build/upstream-selftests.sh" "$line" "$results/$line/upstream"
 	plan_line "$line" "$@"
