@@ -43,6 +43,18 @@ expect_eq "list --json shows $PATCH, enabled, with replace" "$PATCH True False T
 	"$(json_query '" ".join(str(x) for x in (d["patches"][0]["name"], d["patches"][0]["enabled"], d["patches"][0]["transition"], d["patches"][0]["replace"]))')"
 expect_eq "list --json shows its patched function" "vmlinux True cmdline_proc_show 1" \
 	"$(json_query '" ".join(str(x) for x in (lambda o: (o["name"], o["patched"], o["functions"][0]["name"], o["functions"][0]["sympos"]))(d["patches"][0]["objects"][0]))')"
+# stack_order: in sysfs since Linux 6.13; klpctl shows it where it is.
+if kernel_at_least 6.13; then
+	expect_eq "list --json shows stack_order 1 (sysfs: $(sysfs_value "$KLP_SYSFS/$PATCH/stack_order"))" 1 \
+		"$(json_query 'd["patches"][0]["stack_order"]')"
+	klpctl_rc list
+	expect_eq "the list table has a STACK column, 1 for $PATCH" "STACK 1" \
+		"$(printf '%s\n' "$out" | awk -F'|' '/PATCH/ { for (i = 1; i <= NF; i++) if ($i ~ /STACK/) col = i }
+			/'"$PATCH"'/ && col { gsub(/ /, "", $col); print "STACK", $col; exit }')"
+else
+	expect_eq "list --json: no stack_order on this kernel" None \
+		"$(json_query 'd["patches"][0]["stack_order"]')"
+fi
 
 klpctl_rc status "$PATCH"
 expect_eq "status of a settled patch exits 0" 0 "$rc"

@@ -120,9 +120,10 @@ pub use kernel::bindings::timer_init_key;
 /// Declares a kernel module, as the kernel's `module!` macro, with the same
 /// fields on every kernel line: `type`, `name`, `authors: [...]`,
 /// `description`, `license` (6.12's `module!` has `author:`, one string;
-/// 7.x's `authors:`, a list). The fields are passed on as single tokens (the
-/// string literals), which 6.12's `module!` needs: it reads plain literals,
-/// not the groups a `literal` fragment would make.
+/// 7.x's `authors:`, a list, so on 6.12 the list holds one author). The
+/// fields are passed on as single tokens (the string literals), which 6.12's
+/// `module!` needs: it reads plain literals, not the groups a `literal`
+/// fragment would make.
 ///
 /// # Examples
 ///
