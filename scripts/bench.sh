@@ -126,10 +126,6 @@ c_samples() {
 
 # bench_vm LINE CLOCK PARTS: one boot of LINE's kernel running PARTS of
 # bench/bench-guest.sh on CLOCK (wall or icount), into $line_results/CLOCK/.
-# Both VMs run TCG in one host thread (on the instruction clock QEMU always
-# does): under multi-threaded TCG a vCPU has been seen running a stale int3
-# after the other patched the text (scripts/check.sh), and it leaves the
-# other core to the rest of the machine.
 bench_vm() {
 	dir=$line_results/$2
 	mkdir -p "$dir"
@@ -137,7 +133,7 @@ bench_vm() {
 	sample_load "$dir/host-load.txt" &
 	sampler=$!
 	# shellcheck disable=SC2016 # the quotes are for the guest's shell; $... expand here
-	env KLP_VM_NAME="bench-$1-$2" KLP_VM_TIMEOUT="${KLP_VM_TIMEOUT:-2400}" KLP_VM_TCG_SINGLE=1 \
+	env KLP_VM_NAME="bench-$1-$2" KLP_VM_TIMEOUT="${KLP_VM_TIMEOUT:-3600}" \
 		KLP_VM_ICOUNT="$([ "$2" = icount ] && echo 0)" "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
 		"KLP_MODULES='$line_build' KLP_BENCH_CLOCK=$2 KLP_BENCH_QUICK=$quick KLP_BENCH_PARTS='$3'" \
 		"${KLP_BENCH_NS:+KLP_BENCH_NS='$KLP_BENCH_NS'} ${KLP_BENCH_KS:+KLP_BENCH_KS='$KLP_BENCH_KS'}" \

@@ -4,8 +4,11 @@
 # exported by that kernel (its Module.symvers), or is a livepatch symbol
 # (.klp.sym.*) that the livepatch core resolves at enable time.
 #
-#   scripts/build/check-symbols.sh MODULE_SYMVERS KO...
+#   scripts/build/check-symbols.sh MODULE_SYMVERS... KO...
 #
+# The leading arguments named Module.symvers list what may be imported: the
+# kernel's, and those of the modules built beside (the benchmark modules
+# import what klp_bench_target exports).
 # A Rust module built by another rustc than the kernel's has other crate
 # hashes in its symbol names (e.g. _RNvNtCs<hash>_4core9panicking9panic_fmt);
 # this is where that shows, before insmod says "Unknown symbol". Prints each
@@ -15,13 +18,15 @@ export KLP_LOG_TAG=symbols
 # shellcheck source=scripts/common.sh
 . "$(dirname -- "$0")/../common.sh"
 
-[ $# -ge 2 ] || die "usage: $0 MODULE_SYMVERS KO..."
-symvers=$1
-shift
-[ -s "$symvers" ] || die "$symvers is missing or empty"
+[ $# -ge 2 ] || die "usage: $0 MODULE_SYMVERS... KO..."
+[ -s "$1" ] || die "$1 is missing or empty"
 exported=$(mktemp)
 trap 'rm -f "$exported"' EXIT
-cut -f2 "$symvers" | sort -u >"$exported"
+while [ $# -gt 0 ] && [ "${1##*/}" = Module.symvers ]; do
+	cut -f2 "$1" >>"$exported"
+	shift
+done
+sort -u -o "$exported" "$exported"
 missing=0
 for ko; do
 	for sym in $(nm -u "$ko" | awk '{ print $2 }' | grep -v '^\.klp\.sym\.' | sort -u |
@@ -31,4 +36,4 @@ for ko; do
 	done
 done
 [ "$missing" -eq 0 ] || die "$missing undefined symbol(s) the kernel does not export (was the module built by the kernel's own rustc?)"
-log "$# module(s): every undefined symbol is exported by the kernel"
+log "$# module(s): every undefined symbol is exported by the kernel (or a module built with them)"

@@ -43,6 +43,6 @@ fi
 if [ "$*" = modules ]; then
 	# shellcheck disable=SC2046 # paths without spaces
 	"$KLP_TOP/scripts/build/check-symbols.sh" "$line_kdir/Module.symvers" \
-		$(find "$line_build" -name '*.ko' | sort) >&2
+		$(find "$line_build" -name Module.symvers) $(find "$line_build" -name '*.ko' | sort) >&2
 fi
 printf '%s\n' "$line_build"
