@@ -25,6 +25,11 @@ use kernel::prelude::*;
 /// long as the borrow of the object they belong to, so a value is shared
 /// (`T: Sync`) and changed through interior mutability (atomics, locks).
 ///
+/// A value is dropped by [`Shadow::detach`] and [`Shadow::detach_all`]
+/// inside the core's destructor callback, which runs with the core's shadow
+/// spinlock held and interrupts off: `T`'s `Drop` must not sleep (no
+/// `msleep()`, no mutex, no `GFP_KERNEL` allocation).
+///
 /// # Examples
 ///
 /// ```ignore
@@ -84,6 +89,9 @@ impl<O, T: Send + Sync> Shadow<O, T> {
     /// Fails with `EEXIST` if `obj` already has one, `ENOMEM` if the memory
     /// could not be allocated, or the error of `init`. `init` runs with the
     /// core's shadow spinlock held and interrupts off: it must not sleep.
+    /// The `EEXIST` check is a look-up before the core's get-or-attach:
+    /// when two tasks attach to the same object at once, both may pass it,
+    /// and the second then gets the first one's value rather than `EEXIST`.
     /// `flags` are for the allocation: `GFP_KERNEL`, `GFP_ATOMIC` or
     /// `GFP_NOWAIT`.
     pub fn attach<'a>(
