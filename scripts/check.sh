@@ -70,8 +70,8 @@ main_cpus=1
 
 # header SCRIPT KEY DEFAULT: the value of KEY in SCRIPT's klp-rs-test line.
 header() {
-	value=$(sed -n 's/^# klp-rs-test:.*[[:space:]]\('"$2"'\)=\([^[:space:]]*\).*$/\2/p;
-		s/^# klp-rs-test: \('"$2"'\)=\([^[:space:]]*\).*$/\2/p' "$1" | head -n 1)
+	value=$(sed -n 's/^# klp-rs-test:.*[[:space:]]\('"$2"'\)=\([^[:space:]]*\).*$/\2/p' "$1" |
+		head -n 1)
 	printf '%s\n' "${value:-$3}"
 }
 
@@ -110,7 +110,6 @@ plan_line() {
 			[ -f "$test" ] || die "no test script $test"
 			name=$(basename "$test" .sh)
 			min=$(header "$test" 'kernel>' '')
-			min=${min#=}
 			if [ -n "$min" ] && ! version_ge "$line" "$min"; then
 				printf 'TAP version 13\nok 1 - %s # SKIP needs kernel %s or later\n1..1\n' \
 					"$name" "$min" >"$dir/$name.tap"

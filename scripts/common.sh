@@ -210,8 +210,7 @@ line_setup() {
 # up last (line_setup): in its Debian root, or on the host.
 line_run() {
 	if [ -n "$line_root" ]; then
-		in_root "$line_root" env BINDGEN=/usr/bin/bindgen \
-			LIBCLANG_PATH=/usr/lib/llvm-19/lib "$@"
+		in_root "$line_root" env "$(line_var BINDGEN)" LIBCLANG_PATH=/usr/lib/llvm-19/lib "$@"
 	else
 		env "$(line_var BINDGEN)" "$@"
 	fi
