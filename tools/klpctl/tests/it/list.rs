@@ -26,6 +26,14 @@ fn two_patches() -> FakeTree {
     tree
 }
 
+/// `klpctl list` (the table) on `tree`, which must succeed: its output.
+fn list_table(tree: &FakeTree) -> String {
+    let loader = FakeLoader::new(tree);
+    let (r, text) = capture(|out| commands::list(&env(tree, &loader), false, out));
+    r.unwrap();
+    text
+}
+
 /// The non-empty cells of a table row.
 fn cells(row: &str) -> Vec<&str> {
     row.split('|')
@@ -36,10 +44,7 @@ fn cells(row: &str) -> Vec<&str> {
 
 #[test]
 fn list_table_shows_patches_objects_and_functions() {
-    let tree = two_patches();
-    let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), false, out));
-    r.unwrap();
+    let text = list_table(&two_patches());
     let lines: Vec<&str> = text.lines().collect();
     let header = lines.iter().find(|l| l.contains("PATCH")).unwrap();
     for col in [
@@ -135,10 +140,8 @@ fn list_reads_optional_attributes_of_newer_kernels() {
 #[test]
 fn list_without_patches() {
     let tree = FakeTree::new();
+    assert_eq!(list_table(&tree), "no live patches are loaded\n");
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), false, out));
-    r.unwrap();
-    assert_eq!(text, "no live patches are loaded\n");
     let (r, text) = capture(|out| commands::list(&env(&tree, &loader), true, out));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -159,9 +162,7 @@ fn list_without_livepatch_support() {
 #[test]
 fn list_table_shows_stack_order_only_where_the_kernel_has_it() {
     let tree = two_patches();
-    let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), false, out));
-    r.unwrap();
+    let text = list_table(&tree);
     assert!(
         !text.contains("STACK"),
         "no stack_order files, no column:\n{text}"
@@ -174,8 +175,7 @@ fn list_table_shows_stack_order_only_where_the_kernel_has_it() {
         "2\n",
     )
     .unwrap();
-    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), false, out));
-    r.unwrap();
+    let text = list_table(&tree);
     let header = text.lines().find(|l| l.contains("PATCH")).unwrap();
     assert!(header.contains("STACK"), "{header}");
     let sample = text
