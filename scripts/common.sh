@@ -16,7 +16,9 @@
 #          with the host's toolchain, booted with the host's file system
 #   7.3    Debian's own linux-image-7.3.N+deb13-amd64, unmodified; modules
 #          are built in the Debian 13 root (scripts/kernel/debian-root.sh)
-#          with Debian's compilers, and the guest boots with that root
+#          with Debian's compilers, and the guest boots with that root.
+#          Its debug kernel (make check-debug) is built from linux-source-7.3
+#          in that root (scripts/kernel/test-kernel.sh 7.3)
 #   kdir   your own kernel tree, KDIR=/path: a built Rust-enabled kernel, or
 #          Debian's headers package with klp-rs's Rust metadata added
 #          (README.md); built on the host with the compilers its
@@ -78,23 +80,6 @@ die() {
 kbuild_vars() {
 	printf '%s\n' "LLVM=$KLP_LLVM_SUFFIX" "RUSTC=$KLP_RUSTC" "RUSTDOC=$KLP_RUSTDOC" \
 		"BINDGEN=$KLP_BINDGEN" "LIBCLANG_PATH=$KLP_LIBCLANG_PATH"
-}
-
-# kernel_key: the cache key of the test kernel: source version + a hash of
-# its config fragments (+ the variant's name, unless it is the base one).
-kernel_key() {
-	version=$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null) ||
-		version=unknown
-	# shellcheck disable=SC2086 # a list of paths without spaces
-	fragment_hash=$(cat $KLP_KERNEL_FRAGMENTS | sha256sum | cut -c1-12)
-	suffix=
-	[ "$KLP_KERNEL_VARIANT" = base ] || suffix=-$KLP_KERNEL_VARIANT
-	printf '%s-%s%s\n' "$version" "$fragment_hash" "$suffix"
-}
-
-# kernel_dir: where the test kernel for the current key is built.
-kernel_dir() {
-	printf '%s/kernel/%s/linux\n' "$KLP_CACHE" "$(kernel_key)"
 }
 
 # elapsed SINCE: seconds since the epoch time SINCE, as M:SS.
@@ -168,6 +153,13 @@ debian_kbuild_vars() {
 		BINDGEN=bindgen "KERNELRELEASE=$1"
 }
 
+# debian_clang_vars: the make variables that build the 7.3 line's debug
+# kernel, and modules for it, in the Debian root: clang 19 (the LLVM of
+# Debian's rustc), as KASAN beside Rust needs.
+debian_clang_vars() {
+	printf '%s\n' ARCH=x86 LLVM=-19 RUSTC=rustc BINDGEN=bindgen
+}
+
 # line_setup LINE: makes (or reuses) what LINE needs and sets, for it:
 #   line_kdir     the kernel tree modules are built against (a host path)
 #   line_kdir_in  the same tree as line_run's commands see it
@@ -196,10 +188,17 @@ line_setup() {
 		;;
 	7.3)
 		line_root=$("$KLP_TOP/scripts/kernel/debian-root.sh")
-		line_kdir=$("$KLP_TOP/scripts/kernel/debian-kernel.sh")
-		line_release=$(cat "$line_root/etc/klp-rs-kernel-release")
-		line_image=$line_root/boot/vmlinuz-$line_release
-		line_vars=$(debian_kbuild_vars "$line_release")
+		if [ "$KLP_KERNEL_VARIANT" = base ]; then
+			line_kdir=$("$KLP_TOP/scripts/kernel/debian-kernel.sh")
+			line_release=$(cat "$line_root/etc/klp-rs-kernel-release")
+			line_image=$line_root/boot/vmlinuz-$line_release
+			line_vars=$(debian_kbuild_vars "$line_release")
+		else
+			line_kdir=$("$KLP_TOP/scripts/kernel/test-kernel.sh" 7.3)
+			line_release=$(cat "$line_kdir/include/config/kernel.release")
+			line_image=$line_kdir/arch/x86/boot/bzImage
+			line_vars=$(debian_clang_vars)
+		fi
 		;;
 	*) die "unknown kernel line '$1' (known: 6.12 7.3, and kdir with KDIR=...)" ;;
 	esac

@@ -12,7 +12,8 @@
 #   - what Debian built the kernel with: rustc and rust-src from trixie (the
 #     exact build Debian's kernel was compiled by; the backported rustc is a
 #     different build and gives other symbol names), gcc-14, bindgen,
-#     libclang 19, pahole and the kernel build tools;
+#     libclang 19, pahole and the kernel build tools; clang, lld and llvm
+#     19 for the line's debug kernel (scripts/kernel/test-kernel.sh 7.3);
 #   - Debian's kernel: linux-image-7.3.N+deb13-amd64 (the newest 7.3 in
 #     trixie-backports, as Debian signed it), its headers package
 #     (Module.symvers, .config, vmlinux for BTF) and linux-source-7.3;
@@ -28,8 +29,11 @@ export KLP_LOG_TAG=debian-root
 # The kernel line: the newest linux-image-$KLP_DEBIAN_SERIES.N+deb13-amd64.
 KLP_DEBIAN_SERIES=${KLP_DEBIAN_SERIES:-7.3}
 
+# clang, lld and llvm 19 build the line's debug kernel (make check-debug): the
+# kernel allows KASAN beside Rust only when clang builds the C side.
 BUILD_PACKAGES="rustc rust-src bindgen libclang-19-dev gcc-14 make bc flex bison \
-pahole libelf-dev libssl-dev openssl xz-utils cpio python3 rustfmt rsync"
+pahole libelf-dev libssl-dev openssl xz-utils cpio python3 rustfmt rsync \
+clang-19 lld-19 llvm-19"
 GUEST_PACKAGES="bash kmod procps util-linux busybox-static iproute2"
 # Bumped when the way the root is made changes (the packages are in the key).
 ROOT_FORMAT=1

@@ -1,18 +1,60 @@
 #!/bin/sh
-# Build the klp-rs test kernel once and reuse it.
+# Build a klp-rs test kernel once and reuse it.
 #
-# The tree comes from Debian's linux-source-6.12 tarball, configured as
+#   scripts/kernel/test-kernel.sh [SERIES]   prints the kernel tree's path
+#
+# The tree comes from Debian's linux-source-SERIES tarball, configured as
 # `tinyconfig` + scripts/kernel/test-kernel.config (+ scripts/kernel/test-kernel-debug.config
-# for KLP_KERNEL_VARIANT=debug), and is built in
-# $KLP_CACHE/kernel/<package version>-<fragments hash>[-debug]/linux. A finished build
-# leaves a stamp file; later runs with the same key reuse it at once.
+# for KLP_KERNEL_VARIANT=debug). A finished build leaves a stamp file; later
+# runs with the same key (source version, fragments, variant) reuse it at once.
+#   6.12 (default)  the host's linux-source-6.12, built on the host with clang
+#                   in $KLP_CACHE/kernel/<version>-<fragments hash>[-debug]/linux
+#   7.3             linux-source-7.3 of the Debian 13 root (debian-root.sh),
+#                   built in that root with Debian's rustc and clang 19 (the
+#                   kernel takes KASAN beside Rust only from clang), in the root's
+#                   /usr/src/klp-rs/test-<version>-<hash>[-debug]/linux; the
+#                   debug kernel of the 7.3 line (make check-debug)
 #
 # With KDIR set, the user's own kernel tree is used instead; it is only checked.
-# Prints the kernel tree's path on stdout.
 set -eu
 export KLP_LOG_TAG=kernel
 # shellcheck source=scripts/common.sh
 . "$(dirname -- "$0")/../common.sh"
+
+series=${1:-6.12}
+case $series in
+6.12)
+	root=
+	tarball=$KLP_KERNEL_SOURCE_TARBALL
+	version=$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null) || version=unknown
+	cache=$KLP_CACHE/kernel
+	;;
+7.3)
+	root=$("$KLP_TOP/scripts/kernel/debian-root.sh")
+	tarball=$root/usr/src/linux-source-7.3.tar.xz
+	version=$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Version}' linux-source-7.3)
+	cache=$root/usr/src/klp-rs
+	;;
+*) die "no test kernel for '$series' (6.12 or 7.3)" ;;
+esac
+# shellcheck disable=SC2086 # a list of paths without spaces
+fragment_hash=$(cat $KLP_KERNEL_FRAGMENTS | sha256sum | cut -c1-12)
+key=$version-$fragment_hash
+[ "$KLP_KERNEL_VARIANT" = base ] || key=$key-$KLP_KERNEL_VARIANT
+[ -z "$root" ] || key=test-$key
+dir=$cache/$key/linux
+
+# kmake ARGS...: make in the tree, with the series' compilers (in the
+# Debian root for 7.3).
+kmake() {
+	if [ -n "$root" ]; then
+		# shellcheck disable=SC2046 # one make variable per line
+		in_root "$root" make -C "${dir#"$root"}" $(debian_clang_vars) "$@"
+	else
+		# shellcheck disable=SC2046 # one make variable per line
+		make -C "$dir" $(kbuild_vars) "$@"
+	fi
+}
 
 # require_options DIR: the options the tests depend on are set in DIR/.config.
 require_options() {
@@ -37,7 +79,7 @@ check_fragment() {
 
 # progress LOG START: every 20 s, one line with elapsed time and build steps done.
 progress() {
-	last=$KLP_CACHE/kernel/last-build-steps-$KLP_KERNEL_VARIANT
+	last=$KLP_CACHE/kernel/last-build-steps-$series-$KLP_KERNEL_VARIANT
 	total=$(cat "$last" 2>/dev/null || echo 0)
 	while sleep 20; do
 		steps=$(grep -cE '^  (CC|AS|LD|AR|RUSTC|BINDGEN|EXPORTS|OBJCOPY)' "$1" || true)
@@ -56,41 +98,39 @@ build() {
 	top=$(dirname "$dir")
 	start=$(date +%s)
 	if [ ! -f "$dir/Makefile" ]; then
-		log "extracting $KLP_KERNEL_SOURCE_TARBALL into $top"
+		log "extracting $tarball into $top"
 		rm -rf "$top.tmp"
 		mkdir -p "$top.tmp"
-		tar -C "$top.tmp" -xf "$KLP_KERNEL_SOURCE_TARBALL"
+		tar -C "$top.tmp" -xf "$tarball"
 		mkdir -p "$top"
 		mv "$top.tmp"/linux-source-* "$dir"
 		rmdir "$top.tmp"
 	fi
-	# shellcheck disable=SC2046 # one make variable per line
-	set -- -C "$dir" $(kbuild_vars)
 	log "configuring: tinyconfig + $(for f in $KLP_KERNEL_FRAGMENTS; do basename "$f"; done | tr '\n' ' ')"
-	make "$@" tinyconfig >/dev/null
+	kmake tinyconfig >/dev/null
 	# shellcheck disable=SC2086 # a list of paths without spaces
 	(cd "$dir" && ./scripts/kconfig/merge_config.sh -m .config $KLP_KERNEL_FRAGMENTS) \
 		>"$top/config.log" 2>&1
-	make "$@" olddefconfig >>"$top/config.log" 2>&1
+	kmake olddefconfig >>"$top/config.log" 2>&1
 	check_fragment "$dir"
 	require_options "$dir"
-	make "$@" rustavailable >>"$top/config.log" 2>&1 ||
+	kmake rustavailable >>"$top/config.log" 2>&1 ||
 		die "the Rust toolchain is not usable for this kernel (see $top/config.log)"
 
 	jobs=$(( $(nproc) + 1 ))
-	log "building bzImage + modules with -j$jobs (a cold build takes about 12 minutes on 2 cores)"
+	log "building the $series test kernel ($KLP_KERNEL_VARIANT): bzImage + modules with -j$jobs (a cold build takes 12 to 25 minutes on 2 cores)"
 	log "full build log: $top/build.log"
 	progress "$top/build.log" "$start" &
 	ticker=$!
 	trap 'kill $ticker 2>/dev/null || true' EXIT
-	if ! make "$@" -j"$jobs" bzImage modules >"$top/build.log" 2>&1; then
+	if ! kmake -j"$jobs" bzImage modules >"$top/build.log" 2>&1; then
 		kill "$ticker" 2>/dev/null || true
 		tail -n 30 "$top/build.log" >&2
 		die "kernel build failed (full log: $top/build.log)"
 	fi
 	kill "$ticker" 2>/dev/null || true
 	grep -cE '^  (CC|AS|LD|AR|RUSTC|BINDGEN|EXPORTS|OBJCOPY)' "$top/build.log" \
-		>"$KLP_CACHE/kernel/last-build-steps-$KLP_KERNEL_VARIANT" || true
+		>"$KLP_CACHE/kernel/last-build-steps-$series-$KLP_KERNEL_VARIANT" || true
 	date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/.klp-rs-built"
 	log "built in $(elapsed "$start"): $dir/arch/x86/boot/bzImage"
 	prune_old_kernels "$top"
@@ -106,7 +146,7 @@ prune_old_kernels() {
 		same_variant="-$KLP_KERNEL_VARIANT\$"
 	fi
 	# shellcheck disable=SC2012 # cache directory names are ours, without newlines
-	ls -dt "$KLP_CACHE"/kernel/*/ 2>/dev/null | sed 's:/$::' | grep -e "$same_variant" |
+	ls -dt "$cache"/"${root:+test-}"*/ 2>/dev/null | sed 's:/$::' | grep -e "$same_variant" |
 		grep -vx "$1" | tail -n +2 | while IFS= read -r old; do
 		log "removing an older cached kernel: $old"
 		rm -rf "$old"
@@ -123,12 +163,11 @@ if [ -n "${KDIR:-}" ]; then
 	exit 0
 fi
 
-dir=$(kernel_dir)
-mkdir -p "$(dirname "$dir")"
+mkdir -p "$(dirname "$dir")" "$KLP_CACHE/kernel"
 exec 9>"$(dirname "$dir")/lock"
 flock 9
 if [ -f "$dir/.klp-rs-built" ]; then
-	log "reusing cached test kernel $(kernel_key) (built $(cat "$dir/.klp-rs-built"))"
+	log "reusing cached $series test kernel $key (built $(cat "$dir/.klp-rs-built"))"
 else
 	build "$dir"
 fi
