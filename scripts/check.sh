@@ -2,9 +2,11 @@
 # `make check`: install what is missing, build (or reuse) the kernel of each
 # kernel line and the modules for it, run every selftest inside the VMs of
 # each line, and judge the results.
-# `make check-debug` is the same on the debug build of the 6.12 test kernel
-# (KLP_KERNEL_VARIANT=debug: lockdep, KASAN, kmemleak, object debugging), with
-# 100 stress cycles (30 of the syscall stress, whose cycles are slower).
+# `make check-debug` is the same on debug kernels (KLP_KERNEL_VARIANT=debug:
+# lockdep, KASAN, kmemleak, object debugging), with 100 stress cycles (30 of
+# the syscall stress, whose cycles are slower): the debug build of the 6.12
+# test kernel, and for the 7.3 line a test kernel built from Debian's
+# linux-source-7.3 (Debian's own image has none of these).
 #
 #   scripts/check.sh [TEST...]
 #
@@ -32,7 +34,6 @@ start=$(date +%s)
 results=$KLP_TOP/results/check
 [ "$KLP_KERNEL_VARIANT" = base ] || results=$results-$KLP_KERNEL_VARIANT
 if [ "$KLP_KERNEL_VARIANT" != base ]; then
-	KLP_LINES=6.12
 	KLP_STRESS_CYCLES=${KLP_STRESS_CYCLES:-100}
 	KLP_STRESS_SYSCALL_CYCLES=${KLP_STRESS_SYSCALL_CYCLES:-30}
 	KLP_STRESS_SYSCALL_TASKS=${KLP_STRESS_SYSCALL_TASKS:-8}
@@ -179,7 +180,7 @@ run_vm() {
 		# shellcheck disable=SC2154 # set by the eval
 		[ -z "$set" ] || printf '%s=%s\n' "$var" "$(shell_quote "$value")"
 	done >"$dir/guest.env"
-	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\n" "$KLP_TOP/build/$1" \
+	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\n" "$(line_build_dir "$1")" \
 		"$results/$1/upstream/test_klp-call_getpid" >>"$dir/guest.env"
 	KLP_VM_CPUS=$3 KLP_VM_NAME=$1/$2 "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
 		sh "$KLP_TOP/scripts/vm/guest-runner.sh" "$dir" "@$dir/entries.list" 2>&1 |
@@ -207,15 +208,18 @@ for line in $KLP_LINES; do
 	plan_line "$line" "$@"
 done
 
-log "step 3/5: host tests (static checks, klpctl)"
-# shellcheck disable=SC2086 # a list of line names
-"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
-"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
+# klpctl, which test-klpctl.sh runs in the guests (cargo test, later, finds
+# it built and leaves it alone).
+log "step 2/5: klpctl"
+(cd "$KLP_TOP/tools/klpctl" && cargo build --locked --quiet) ||
+	die "klpctl does not build (cd tools/klpctl && cargo build)"
 
 # The VMs of every line boot at once (two per line): TCG keeps a host core
-# busy per VM, so they share the two cores, but the lines' run times add up
-# less than one after the other, where one VM always waits for the other.
-log "step 4/5: $(cat "$results"/*/plan | wc -l) test script(s) in $(echo "$KLP_LINES" | wc -w) x 2 VMs"
+# busy per VM while its guest computes, so they share the two cores, but the
+# lines' run times add up less than one after the other, where one VM always
+# waits for the other. The host tests run meanwhile, in the time the guests
+# sleep (waiting for transitions, loop_until).
+log "step 3/5: $(cat "$results"/*/plan | wc -l) test script(s) in $(echo "$KLP_LINES" | wc -w) x 2 VMs"
 vms=
 for line in $KLP_LINES; do
 	run_vm "$line" smp 2 &
@@ -223,6 +227,11 @@ for line in $KLP_LINES; do
 	run_vm "$line" main "$main_cpus" &
 	vms="$vms $!"
 done
+
+log "step 4/5: host tests (static checks, klpctl), beside the VMs"
+# shellcheck disable=SC2086 # a list of line names
+"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
+"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
 for vm in $vms; do
 	wait "$vm" || true
 done

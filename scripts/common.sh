@@ -160,6 +160,16 @@ debian_clang_vars() {
 	printf '%s\n' ARCH=x86 LLVM=-19 RUSTC=rustc BINDGEN=bindgen
 }
 
+# line_build_dir LINE: where LINE's modules are built: build/LINE, or
+# build/LINE-debug for its debug kernel.
+line_build_dir() {
+	if [ "$KLP_KERNEL_VARIANT" = base ]; then
+		printf '%s/build/%s\n' "$KLP_TOP" "$1"
+	else
+		printf '%s/build/%s-%s\n' "$KLP_TOP" "$1" "$KLP_KERNEL_VARIANT"
+	fi
+}
+
 # line_setup LINE: makes (or reuses) what LINE needs and sets, for it:
 #   line_kdir     the kernel tree modules are built against (a host path)
 #   line_kdir_in  the same tree as line_run's commands see it
@@ -167,10 +177,10 @@ debian_clang_vars() {
 #   line_image    the kernel image the VM boots
 #   line_release  the kernel release (uname -r)
 #   line_vars     the make variables that build for it (one per line)
-#   line_build    where its modules are built: build/LINE
+#   line_build    where its modules are built (line_build_dir)
 # Progress goes to stderr.
 line_setup() {
-	line_build=$KLP_TOP/build/$1
+	line_build=$(line_build_dir "$1")
 	case $1 in
 	6.12)
 		line_root=

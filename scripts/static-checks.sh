@@ -75,7 +75,10 @@ COMPILE_TESTS='signature_match.o|must-build||func!(.., checked_against = ..) acc
 signature_mismatch.o|must-fail|error[E0308]|func!(.., checked_against = ..) rejects a mismatching signature
 patchable_registers.o|must-build||patchable! takes six register arguments, KBox in and Option<KBox> out
 patchable_stack_arg.o|must-fail|argument `big: Big` of a patchable function is larger than 8 bytes|patchable! rejects an argument the C ABI passes on the stack
-patchable_memory_return.o|must-fail|return type `Triple` of a patchable function is larger than 8 bytes|patchable! rejects a return value the C ABI passes through memory'
+patchable_memory_return.o|must-fail|return type `Triple` of a patchable function is larger than 8 bytes|patchable! rejects a return value the C ABI passes through memory
+patch_no_objects.o|must-fail|klp: a patch needs at least one object|livepatch_module! rejects a patch without objects
+patch_duplicate_func.o|must-fail|klp: a function (name and sympos) is listed twice in one object|livepatch_module! rejects a function listed twice (sympos 0 and 1 are one)
+patch_long_module_name.o|must-fail|klp: a module name must be shorter than MODULE_NAME_LEN|livepatch_module! rejects a module name the core would refuse'
 
 # compile_tests LINE: builds every object of selftests/compile for the line
 # set up last, side by side (make -k), then judges each from the log and
@@ -188,7 +191,7 @@ line_checks() {
 	else
 		not_ok "$what" "could not check:" "$layout"
 	fi
-	check "$1: the modules build without compiler warnings (build/$1/build.log)" \
+	check "$1: the modules build without compiler warnings (${line_build#"$KLP_TOP"/}/build.log)" \
 		"$(grep -iE -A8 '^(warning|error)|warning:' "$line_build/build.log" 2>/dev/null)"
 	compile_tests "$1" >"$out.compile"
 	cat "$out.compile"

@@ -71,7 +71,7 @@ pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
 pub use func::{Func, NewFunc};
 pub use object::Object;
 pub use param::{Param, ParamArray};
-pub use patch::Patch;
+pub use patch::{Patch, PatchError};
 pub use registration::{Registration, StaticRegistration, Storage};
 pub use seq_file::SeqFile;
 pub use shadow::Shadow;

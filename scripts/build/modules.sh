@@ -34,7 +34,7 @@ rsync -a --delete \
 line_run "$KLP_TOP/scripts/kernel/gen-bindings.sh" "$line_kdir_in" \
 	"$line_build/generated/livepatch_bindings.rs" >&2
 [ $# -gt 0 ] || set -- modules
-log "$line: make M=build/$line $*"
+log "$line: make M=${line_build#"$KLP_TOP"/} $*"
 # The log is kept for the static check that there was no compiler warning.
 if ! line_make M="$line_build" -j"$(( $(nproc) + 1 ))" "$@" >"$line_build/build.log" 2>&1; then
 	tail -n 40 "$line_build/build.log" >&2

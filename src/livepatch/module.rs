@@ -30,6 +30,9 @@ macro_rules! modinfo_livepatch {
 /// enable, followed by the fields of [`klp::module!`](crate::module)
 /// (`name`, `authors`, `description`, `license`). It defines the module type,
 /// tags the module `livepatch=Y`, and enables the patch in module init.
+/// A patch the core would refuse ([`Patch::check`](super::Patch::check):
+/// no objects, an empty object, names over the core's limits, duplicates,
+/// state id 0) is a compile error.
 ///
 /// The patch's C structures go into a [`Storage`](super::Storage) static
 /// sized for it at compile time, as a C live patch declares its arrays:
@@ -59,6 +62,9 @@ macro_rules! livepatch_module {
         }
 
         $crate::klp::modinfo_livepatch!();
+
+        // What the core would refuse at `insmod` does not build.
+        const _: () = $patch.validate();
 
         /// The C structures of the patch, sized for it at compile time.
         static __KLP_RS_STORAGE: $crate::klp::Storage<

@@ -66,20 +66,10 @@ unsafe fn enable_in(
     funcs: &[Opaque<bindings::klp_func>],
     states: &[Opaque<bindings::klp_state>],
 ) -> Result {
-    // An object without functions is allowed when it has callbacks: the core
-    // still runs them (the kernel's callbacks demo does this for vmlinux). An
-    // object with neither would do nothing.
-    if desc.objects.is_empty()
-        || desc
-            .objects
-            .iter()
-            .any(|obj| obj.funcs.is_empty() && obj.callbacks.is_none())
-    {
-        pr_err!("klp-rs: a patch needs at least one object, each with functions or callbacks\n");
-        return Err(EINVAL);
-    }
-    if desc.states.iter().any(|state| state.id == 0) {
-        pr_err!("klp-rs: state id 0 is reserved (it ends the C array)\n");
+    // What the core would refuse (`livepatch_module!` checks it at compile
+    // time; a patch chosen at run time is checked here).
+    if let Err(err) = desc.check() {
+        pr_err!("klp-rs: {}\n", err.message());
         return Err(EINVAL);
     }
 

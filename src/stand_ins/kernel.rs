@@ -20,6 +20,23 @@ pub const fn char_ptr(s: &CStr) -> *const c_char {
     s.as_ptr().cast()
 }
 
+/// The bytes of the C string `s`, without its NUL, in a constant too
+/// (6.12's `CStr::as_bytes` is not a `const fn`; 7.x's is `core`'s `to_bytes`).
+#[cfg(not(klp_kernel_ge_7_0))]
+pub const fn cstr_bytes(s: &CStr) -> &[u8] {
+    match s.as_bytes_with_nul().split_last() {
+        Some((_nul, bytes)) => bytes,
+        None => &[],
+    }
+}
+
+/// The bytes of the C string `s`, without its NUL, in a constant too
+/// (6.12's `CStr::as_bytes` is not a `const fn`; 7.x's is `core`'s `to_bytes`).
+#[cfg(klp_kernel_ge_7_0)]
+pub const fn cstr_bytes(s: &CStr) -> &[u8] {
+    s.to_bytes()
+}
+
 /// The pointer to the `T` inside the `Opaque<T>` at `this`, without creating
 /// a reference (`Opaque::raw_get` on 6.12, `Opaque::cast_into` on 7.x). Does
 /// not dereference `this`.
