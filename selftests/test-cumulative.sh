@@ -2,7 +2,8 @@
 # klp-rs-test: cpus=1 cost=4
 # The cumulative series v1 -> v2 -> v3: atomic replace, NOPs for functions
 # only an earlier patch touched, removal of replaced patches, callbacks only
-# from the newest patch, a system state and its version rule.
+# from the newest patch, a system state, its version rule, and its handover
+# in post_patch, which a reversed transition leaves with the old patch.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
@@ -100,5 +101,50 @@ fi
 expect_ok "v3's module can be removed" rmmod "$V3"
 expect_eq "no live patch is left" "" "$(ls "$KLP_SYSFS")"
 
-cleanup_patches
+# A handover in post_patch survives a reversed transition: klp_state_handover
+# inherits v3's counter in its post_patch, and patches busymod_work_func(),
+# where a busy worker holds its transition until it is reversed.
+HO=klp_state_handover
+BUSY=test_klp_callbacks_busy
+dmesg_mark
+expect_ok "insmod $BUSY block_transition=Y" insmod "$(test_ko "$BUSY")" block_transition=Y
+load "$V3"
+before=$(reads_in "$(cat /proc/cmdline)")
+expect_ok "insmod $HO" insmod "$KLP_MODULES/selftests/bad_input/$HO.ko"
+sleep 2
+expect_eq "$HO: its transition is held by the busy worker" 1 \
+	"$(sysfs_value "$KLP_SYSFS/$HO/transition")"
+expect_ok "reverse $HO's transition" sh -c "echo 0 > $KLP_SYSFS/$HO/enabled"
+expect_ok "$HO: the reversed transition completes" wait_patch_gone "$HO"
+expect_dmesg "$HO: its post_unpatch had no data (post_patch never ran)" \
+	"^$HO: state 1: no data to release\$"
+after=$(reads_in "$(cat /proc/cmdline)")
+if [ -n "$before" ] && [ -n "$after" ] && [ "$after" -gt "$before" ]; then
+	pass "v3 kept its counter across the reversed handover ($before, then $after reads)"
+else
+	fail "v3 kept its counter across the reversed handover" \
+		"before: '$before', after: '$after' ($(cat /proc/cmdline))"
+fi
+expect_ok "rmmod $HO" unload "$HO"
+# Without the worker, the handover completes and takes the counter.
+expect_ok "release the worker" sh -c "echo 0 > /sys/module/$BUSY/parameters/block_transition"
+dmesg_mark
+before=$(reads_in "$(cat /proc/cmdline)")
+expect_ok "insmod $HO again" insmod "$KLP_MODULES/selftests/bad_input/$HO.ko"
+expect_ok "$HO: the transition completes" wait_transition "$HO"
+expect_ok "$HO: v3 is replaced" wait_patch_gone "$V3"
+taken=$(dmesg_since_mark | sed -n "s/^$HO: state 1: taken over from version 1 at \([0-9]*\) reads\$/\1/p")
+if [ -n "$taken" ] && [ -n "$before" ] && [ "$taken" -ge "$before" ]; then
+	pass "$HO: post_patch took v3's counter over ($taken reads)"
+else
+	fail "$HO: post_patch took v3's counter over" "before: '$before', taken: '$taken'"
+fi
+expect_ok "disable $HO" disable_patch "$HO"
+expect_dmesg "$HO: post_unpatch released the inherited counter" \
+	"^$HO: state 1: released after [0-9]* reads\$"
+expect_ok "rmmod $HO" unload "$HO"
+expect_ok "rmmod $V3" unload "$V3"
+expect_ok "rmmod $BUSY" rmmod "$BUSY"
+
+cleanup_test_modules
 tap_end

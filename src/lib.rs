@@ -67,7 +67,7 @@ pub use livepatch::{
 };
 pub use stand_ins::{delayed_work, param, sys, work};
 
-pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
+pub use callbacks::{CallbackObject, Callbacks, ModuleState, PatchUnpatched, Unpatched};
 pub use func::{Func, NewFunc};
 pub use object::Object;
 pub use param::{Param, ParamArray};

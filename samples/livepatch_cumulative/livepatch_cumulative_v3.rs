@@ -3,9 +3,12 @@
 //! Cumulative series, step 3: add a system state and callbacks that manage it.
 //!
 //! Patches `cmdline_proc_show()` to count its reads. The counter is the data
-//! of system state [`READS`] (id 1, version 1), set up in `pre_patch` and
-//! released in `post_unpatch`: a later cumulative patch that lists the same
-//! state at version 1 or newer inherits the counter, and the core refuses to
+//! of system state [`READS`] (id 1, version 1): set up in `pre_patch` unless
+//! a replaced patch has one, taken over from that patch in `post_patch`
+//! (once the replaced patches are unpatched; a reversed transition never
+//! gets there, so the replaced patch keeps its counter), and released in the
+//! vmlinux `post_unpatch`. A later cumulative patch that lists the same state
+//! at version 1 or newer inherits the counter, and the core refuses to
 //! replace v3 by a patch that lacks the state (such as v2).
 
 use core::ffi::{c_int, c_void};
@@ -23,17 +26,15 @@ pub mod common;
 const READS_STATE_ID: usize = 1;
 
 /// How often `/proc/cmdline` was read since the state was set up.
-static READS: State<AtomicU64> = State::new(READS_STATE_ID, 1);
+static READS: State<AtomicU64> =
+    // SAFETY: every module that uses state 1 uses it with `AtomicU64`, which
+    // points nowhere.
+    unsafe { State::new(READS_STATE_ID, 1) };
 
 /// Replacement for `cmdline_proc_show()`.
 unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
     let reads = READS
-        .get()
-        .and_then(|state| {
-            state
-                .data()
-                .map(|count| count.fetch_add(1, Ordering::Relaxed) + 1)
-        })
+        .with_data(|count| count.map(|count| count.fetch_add(1, Ordering::Relaxed) + 1))
         .unwrap_or(0);
     // SAFETY: called in place of `cmdline_proc_show()`, with its `seq_file`.
     let m = unsafe { klp::SeqFile::from_raw(m) };
@@ -49,26 +50,30 @@ struct StateCallbacks;
 impl Callbacks for StateCallbacks {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         common::LogCallbacks::pre_patch(obj)?;
-        match READS.inherit(obj) {
-            Some(version) => pr_info!(
-                "state {}: taken over from version {}\n",
+        // A replaced patch's counter is taken over in `post_patch`; without
+        // one, this patch sets up its own.
+        if !READS.prev(obj).is_some_and(|prev| prev.has_data()) {
+            READS.set_data(obj, KBox::new(AtomicU64::new(0), GFP_KERNEL)?)?;
+            pr_info!(
+                "state {}: set up at version {}\n",
                 READS.id(),
-                version
-            ),
-            None => {
-                READS.set_data(obj, KBox::new(AtomicU64::new(0), GFP_KERNEL)?);
-                pr_info!(
-                    "state {}: set up at version {}\n",
-                    READS.id(),
-                    READS.version()
-                );
-            }
+                READS.version()
+            );
         }
         Ok(())
     }
 
     fn post_patch(obj: &CallbackObject<'_>) {
         common::LogCallbacks::post_patch(obj);
+        match READS.inherit(obj) {
+            Ok(Some(version)) => pr_info!(
+                "state {}: taken over from version {}\n",
+                READS.id(),
+                version
+            ),
+            Ok(None) => (),
+            Err(err) => pr_err!("state {}: not taken over ({err:?})\n", READS.id()),
+        }
     }
 
     fn pre_unpatch(obj: &CallbackObject<'_>) {
@@ -77,12 +82,17 @@ impl Callbacks for StateCallbacks {
 
     fn post_unpatch(obj: &CallbackObject<'_>) {
         common::LogCallbacks::post_unpatch(obj);
-        if let Some(count) = READS.take_data(obj) {
-            pr_info!(
+        let Some(unpatched) = obj.patch_unpatched() else {
+            return;
+        };
+        match READS.take_data(unpatched) {
+            Ok(Some(count)) => pr_info!(
                 "state {}: released after {} reads\n",
                 READS.id(),
                 count.load(Ordering::Relaxed)
-            );
+            ),
+            Ok(None) => (),
+            Err(err) => pr_err!("state {}: still in use ({err:?})\n", READS.id()),
         }
     }
 }

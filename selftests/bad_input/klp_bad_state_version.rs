@@ -5,6 +5,7 @@
 //! `livepatch_cumulative_v3` (state 1, version 1) and leave v3 in place.
 
 use core::ffi::{c_int, c_void};
+use core::sync::atomic::AtomicU64;
 use kernel::bindings::seq_file;
 use kernel::c_str;
 use klp::{Object, Patch, State};
@@ -13,7 +14,9 @@ use klp::{Object, Patch, State};
 pub mod klp;
 
 /// State 1 at a version older than the one v3 set up.
-static OLD_READS: State<u64> = State::new(1, 0);
+// SAFETY: state 1 is v3's read counter, an `AtomicU64` (which points
+// nowhere) in every module that uses it.
+static OLD_READS: State<AtomicU64> = unsafe { State::new(1, 0) };
 
 /// Replacement for `cmdline_proc_show()`, which must never take effect.
 unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {

@@ -20,39 +20,46 @@ use callback_info::callback_info;
 mod console_loglevel;
 
 /// The state: its data is the saved `console_loglevel`.
-static LOGLEVEL: State<AtomicI32> = State::new(console_loglevel::CONSOLE_LOGLEVEL_STATE, 1);
+static LOGLEVEL: State<AtomicI32> =
+    // SAFETY: every module with this id (test_klp_state, test_klp_state2 and
+    // test_klp_state3) uses it with `AtomicI32`, which points nowhere.
+    unsafe { State::new(console_loglevel::CONSOLE_LOGLEVEL_STATE, 1) };
 
 /// Allocates the state's data, in `pre_patch`.
 fn allocate_loglevel_state(obj: &CallbackObject<'_>) -> Result {
     if LOGLEVEL.get().is_none() {
         return Err(EINVAL);
     }
-    LOGLEVEL.set_data(obj, KBox::new(AtomicI32::new(0), GFP_KERNEL)?);
+    LOGLEVEL.set_data(obj, KBox::new(AtomicI32::new(0), GFP_KERNEL)?)?;
     pr_info!("allocate_loglevel_state: allocating space to store console_loglevel\n");
     Ok(())
 }
 
 /// Saves `console_loglevel` and raises it, in `post_patch`.
 fn fix_console_loglevel() {
-    let Some(state) = LOGLEVEL.get() else {
+    if LOGLEVEL.get().is_none() {
         return;
-    };
-    pr_info!("fix_console_loglevel: fixing console_loglevel\n");
-    if let Some(saved) = state.data() {
-        saved.store(console_loglevel::get(), Ordering::Relaxed);
     }
+    pr_info!("fix_console_loglevel: fixing console_loglevel\n");
+    LOGLEVEL.with_data(|saved| {
+        if let Some(saved) = saved {
+            saved.store(console_loglevel::get(), Ordering::Relaxed);
+        }
+    });
     console_loglevel::set_motormouth();
 }
 
 /// Puts the saved `console_loglevel` back, in `pre_unpatch`.
 fn restore_console_loglevel() {
-    let Some(state) = LOGLEVEL.get() else {
+    if LOGLEVEL.get().is_none() {
         return;
-    };
-    pr_info!("restore_console_loglevel: restoring console_loglevel\n");
-    if let Some(saved) = state.data() {
-        console_loglevel::set(saved.load(Ordering::Relaxed));
     }
+    pr_info!("restore_console_loglevel: restoring console_loglevel\n");
+    LOGLEVEL.with_data(|saved| {
+        if let Some(saved) = saved {
+            console_loglevel::set(saved.load(Ordering::Relaxed));
+        }
+    });
 }
 
 /// Frees the state's data, in `post_unpatch`.
@@ -61,7 +68,12 @@ fn free_loglevel_state(obj: &CallbackObject<'_>) {
         return;
     }
     pr_info!("free_loglevel_state: freeing space for the stored console_loglevel\n");
-    drop(LOGLEVEL.take_data(obj));
+    // Called from the vmlinux `post_unpatch`, which has the proof.
+    if let Some(unpatched) = obj.patch_unpatched() {
+        if let Err(err) = LOGLEVEL.take_data(unpatched) {
+            pr_err!("free_loglevel_state: the data is still in use ({err:?})\n");
+        }
+    }
 }
 
 /// The callbacks of the vmlinux object.

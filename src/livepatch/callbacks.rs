@@ -45,6 +45,33 @@ pub struct Unpatched<'a> {
     _lifetime: PhantomData<&'a ()>,
 }
 
+/// Proof that the whole patch has been unpatched: the transition that
+/// removed all of its replacement functions, for every object, has finished
+/// (or never started), so no task runs any of them any more.
+///
+/// Only the vmlinux object's [`Callbacks::post_unpatch`] gets one, through
+/// [`CallbackObject::patch_unpatched`]: the core calls it only at the end of
+/// the patch's own unpatching transition (disabling, a reversed enabling, or
+/// a cancelled one). A module object's `post_unpatch` also runs when that
+/// module goes away while the patch stays enabled, so it proves less
+/// ([`Unpatched`]). It lets a patch drop its [`State`](super::State) data
+/// ([`State::take_data`](super::State::take_data)).
+///
+/// A forced transition (`/sys/kernel/livepatch/<patch>/force`) voids this
+/// proof as it voids the core's own consistency model.
+pub struct PatchUnpatched<'a> {
+    _lifetime: PhantomData<&'a ()>,
+}
+
+/// Which of the four callbacks a [`CallbackObject`] was made for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallbackKind {
+    PrePatch,
+    PostPatch,
+    PreUnpatch,
+    PostUnpatch,
+}
+
 /// The object a callback runs for: vmlinux or a module.
 ///
 /// Callbacks run one at a time, under the core's `klp_mutex`.
@@ -55,7 +82,9 @@ pub struct Unpatched<'a> {
 /// duration of the callback (`'a`), which runs under `klp_mutex`.
 pub struct CallbackObject<'a> {
     ptr: *mut bindings::klp_object,
+    kind: CallbackKind,
     unpatched: Option<Unpatched<'a>>,
+    patch_unpatched: Option<PatchUnpatched<'a>>,
     _lifetime: PhantomData<&'a bindings::klp_object>,
 }
 
@@ -64,6 +93,30 @@ impl CallbackObject<'_> {
     #[inline]
     pub fn unpatched(&self) -> Option<&Unpatched<'_>> {
         self.unpatched.as_ref()
+    }
+
+    /// The proof that the whole patch is unpatched, in the vmlinux object's
+    /// `post_unpatch` only.
+    #[inline]
+    pub fn patch_unpatched(&self) -> Option<&PatchUnpatched<'_>> {
+        self.patch_unpatched.as_ref()
+    }
+
+    /// Which callback this is.
+    #[inline]
+    pub(crate) fn kind(&self) -> CallbackKind {
+        self.kind
+    }
+
+    /// Whether the patch of this module is the core's transition patch while
+    /// this callback runs (`klp_transition_patch`), which the core's
+    /// `klp_get_prev_state()` needs. True of every vmlinux callback: the core
+    /// calls them only from the patch's own transitions (enabling, disabling,
+    /// reversing, cancelling), whereas a module object's callbacks also run
+    /// when that module comes or goes, outside any transition.
+    #[inline]
+    pub(crate) fn in_own_transition(&self) -> bool {
+        self.is_vmlinux()
     }
 
     /// The module's name, or `None` for vmlinux.
@@ -187,20 +240,33 @@ impl CallbackTable {
 
 /// # Safety
 ///
-/// `obj` must be the valid `klp_object` the core passes to a callback, and
-/// `unpatched` true only in `post_unpatch`.
+/// `obj` must be the valid `klp_object` the core passes to the `kind`
+/// callback, called by the core for it.
 #[inline]
 unsafe fn callback_object<'a>(
     obj: *mut bindings::klp_object,
-    unpatched: bool,
+    kind: CallbackKind,
 ) -> CallbackObject<'a> {
+    let unpatched = kind == CallbackKind::PostUnpatch;
     // INVARIANT: the caller guarantees `obj` is valid for the callback.
-    CallbackObject {
+    let obj = CallbackObject {
         ptr: obj,
+        kind,
         unpatched: unpatched.then_some(Unpatched {
             _lifetime: PhantomData,
         }),
+        patch_unpatched: None,
         _lifetime: PhantomData,
+    };
+    // The core calls the vmlinux object's `post_unpatch` only from
+    // `klp_complete_transition()` at the end of an unpatching transition of
+    // this patch (after `klp_unpatch_objects()` and a synchronisation), and
+    // a vmlinux object is never unpatched on its own (only modules go away).
+    CallbackObject {
+        patch_unpatched: (unpatched && obj.is_vmlinux()).then_some(PatchUnpatched {
+            _lifetime: PhantomData,
+        }),
+        ..obj
     }
 }
 
@@ -209,7 +275,7 @@ unsafe fn callback_object<'a>(
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn pre_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) -> c_int {
     // SAFETY: the core passes a valid object for the callback's duration.
-    let obj = unsafe { callback_object(obj, false) };
+    let obj = unsafe { callback_object(obj, CallbackKind::PrePatch) };
     match C::pre_patch(&obj) {
         Ok(()) => 0,
         Err(err) => err.to_errno(),
@@ -221,7 +287,7 @@ unsafe extern "C" fn pre_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn post_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::post_patch(&unsafe { callback_object(obj, false) });
+    C::post_patch(&unsafe { callback_object(obj, CallbackKind::PostPatch) });
 }
 
 /// # Safety
@@ -229,7 +295,7 @@ unsafe extern "C" fn post_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn pre_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::pre_unpatch(&unsafe { callback_object(obj, false) });
+    C::pre_unpatch(&unsafe { callback_object(obj, CallbackKind::PreUnpatch) });
 }
 
 /// # Safety
@@ -238,5 +304,5 @@ unsafe extern "C" fn pre_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::kl
 unsafe extern "C" fn post_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // The core calls `post_unpatch` once the unpatching transition has finished.
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::post_unpatch(&unsafe { callback_object(obj, true) });
+    C::post_unpatch(&unsafe { callback_object(obj, CallbackKind::PostUnpatch) });
 }

@@ -13,56 +13,67 @@ use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::prelude::*;
 
 /// The state: its data is the saved `console_loglevel`.
-static LOGLEVEL: State<AtomicI32> = State::new(console_loglevel::CONSOLE_LOGLEVEL_STATE, 2);
+static LOGLEVEL: State<AtomicI32> =
+    // SAFETY: every module with this id (test_klp_state, test_klp_state2 and
+    // test_klp_state3) uses it with `AtomicI32`, which points nowhere.
+    unsafe { State::new(console_loglevel::CONSOLE_LOGLEVEL_STATE, 2) };
 
 /// Allocates the state's data unless a replaced patch has it, in `pre_patch`.
 fn allocate_loglevel_state(obj: &CallbackObject<'_>) -> Result {
-    if LOGLEVEL.prev().is_some() {
+    if LOGLEVEL.prev(obj).is_some() {
         pr_info!("allocate_loglevel_state: space to store console_loglevel already allocated\n");
         return Ok(());
     }
     if LOGLEVEL.get().is_none() {
         return Err(EINVAL);
     }
-    LOGLEVEL.set_data(obj, KBox::new(AtomicI32::new(0), GFP_KERNEL)?);
+    LOGLEVEL.set_data(obj, KBox::new(AtomicI32::new(0), GFP_KERNEL)?)?;
     pr_info!("allocate_loglevel_state: allocating space to store console_loglevel\n");
     Ok(())
 }
 
 /// Takes the change over from the replaced patch, or saves
-/// `console_loglevel` and raises it, in `post_patch`.
+/// `console_loglevel` and raises it, in `post_patch`: the replaced patches
+/// are unpatched by then, and a reversed transition never gets here, so the
+/// replaced patch keeps its data if the transition to this one is reversed.
 fn fix_console_loglevel(obj: &CallbackObject<'_>) {
-    let Some(state) = LOGLEVEL.get() else {
+    if LOGLEVEL.get().is_none() {
         return;
-    };
-    if LOGLEVEL.prev().is_some() {
+    }
+    if LOGLEVEL.prev(obj).is_some() {
         pr_info!("fix_console_loglevel: taking over the console_loglevel change\n");
-        LOGLEVEL.inherit(obj);
+        if let Err(err) = LOGLEVEL.inherit(obj) {
+            pr_err!("fix_console_loglevel: could not inherit the state ({err:?})\n");
+        }
         return;
     }
     pr_info!("fix_console_loglevel: fixing console_loglevel\n");
-    if let Some(saved) = state.data() {
-        saved.store(console_loglevel::get(), Ordering::Relaxed);
-    }
+    LOGLEVEL.with_data(|saved| {
+        if let Some(saved) = saved {
+            saved.store(console_loglevel::get(), Ordering::Relaxed);
+        }
+    });
     console_loglevel::set_motormouth();
 }
 
 /// Leaves the change to the patch being returned to, or puts the saved
 /// `console_loglevel` back, in `pre_unpatch`.
-fn restore_console_loglevel() {
-    let Some(state) = LOGLEVEL.get() else {
+fn restore_console_loglevel(obj: &CallbackObject<'_>) {
+    if LOGLEVEL.get().is_none() {
         return;
-    };
-    if LOGLEVEL.prev().is_some() {
+    }
+    if LOGLEVEL.prev(obj).is_some() {
         pr_info!(
             "restore_console_loglevel: passing the console_loglevel change back to the old livepatch\n"
         );
         return;
     }
     pr_info!("restore_console_loglevel: restoring console_loglevel\n");
-    if let Some(saved) = state.data() {
-        console_loglevel::set(saved.load(Ordering::Relaxed));
-    }
+    LOGLEVEL.with_data(|saved| {
+        if let Some(saved) = saved {
+            console_loglevel::set(saved.load(Ordering::Relaxed));
+        }
+    });
 }
 
 /// Keeps the data for the patch being returned to, or frees it, in
@@ -71,12 +82,17 @@ fn free_loglevel_state(obj: &CallbackObject<'_>) {
     if LOGLEVEL.get().is_none() {
         return;
     }
-    if LOGLEVEL.prev().is_some() {
+    if LOGLEVEL.prev(obj).is_some() {
         pr_info!("free_loglevel_state: keeping space to store console_loglevel\n");
         return;
     }
     pr_info!("free_loglevel_state: freeing space for the stored console_loglevel\n");
-    drop(LOGLEVEL.take_data(obj));
+    // Called from the vmlinux `post_unpatch`, which has the proof.
+    if let Some(unpatched) = obj.patch_unpatched() {
+        if let Err(err) = LOGLEVEL.take_data(unpatched) {
+            pr_err!("free_loglevel_state: the data is still in use ({err:?})\n");
+        }
+    }
 }
 
 /// The callbacks of the vmlinux object.
@@ -95,7 +111,7 @@ impl Callbacks for LoglevelCallbacks {
 
     fn pre_unpatch(obj: &CallbackObject<'_>) {
         callback_info("pre_unpatch_callback", obj);
-        restore_console_loglevel();
+        restore_console_loglevel(obj);
     }
 
     fn post_unpatch(obj: &CallbackObject<'_>) {

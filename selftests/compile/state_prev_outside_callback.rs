@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Must NOT compile: `State::prev` takes the `CallbackObject` of a callback
+//! (`klp_get_prev_state()` needs `klp_mutex` and a transition), so a
+//! replacement function cannot call it.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+use klp::{CallbackObject, Callbacks, Object, Patch, State};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+// SAFETY: state 1 is an `AtomicU64` (which points nowhere) in every module.
+static READS: State<AtomicU64> = unsafe { State::new(1, 1) };
+
+/// A replacement function's view of the replaced patches: refused.
+fn prev_version() -> u32 {
+    READS.prev().map_or(0, |prev| prev.version())
+}
+
+fn _unused() -> Ordering {
+    Ordering::Relaxed
+}
+
+struct Hooks;
+
+impl Callbacks for Hooks {
+    fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
+        pr_info!("{}\n", prev_version());
+        let _ = KBox::new(0u8, GFP_KERNEL)?;
+        Ok(())
+    }
+}
+
+static PATCH: Patch =
+    Patch::new(&[Object::vmlinux(&[]).callbacks::<Hooks>()]).states(&[READS.desc()]);
+
+klp::livepatch_module! {
+    type: CompileTest,
+    patch: PATCH,
+    name: "state_prev_outside_callback",
+    authors: ["klp-rs developers"],
+    description: "compile test: state_prev_outside_callback",
+    license: "GPL",
+}
