@@ -3,8 +3,10 @@
 //! Callbacks the livepatch core runs around patching and unpatching an object.
 
 use super::bindings;
+use super::registration;
 use core::ffi::c_int;
 use core::marker::PhantomData;
+use core::ptr;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -34,12 +36,18 @@ impl ModuleState {
     }
 }
 
-/// Proof that an object has been unpatched: the transition that removed the
-/// patch's replacement functions has finished, so no task runs them any more.
+/// Proof that the whole patch has been unpatched: the transition that
+/// removed the patch's replacement functions, in every object, has finished,
+/// so no task runs them any more (unless the transition was forced, which
+/// the core never lets a patch module recover from: its module can no
+/// longer be removed).
 ///
 /// Only [`Callbacks::post_unpatch`] gets one, through
-/// [`CallbackObject::unpatched`]. It lets a patch drop what its replacement
-/// functions used, such as its shadow variables
+/// [`CallbackObject::unpatched`], and only when the patch is disabled (or
+/// its enabling undone): not when `post_unpatch` runs for a module object
+/// because that module is being removed, or failed to be patched while
+/// loading, while the rest of the patch stays enabled. It lets a patch drop
+/// what its replacement functions used, such as its shadow variables
 /// ([`Shadow::detach_all`](super::Shadow::detach_all)).
 pub struct Unpatched<'a> {
     _lifetime: PhantomData<&'a ()>,
@@ -60,7 +68,8 @@ pub struct CallbackObject<'a> {
 }
 
 impl CallbackObject<'_> {
-    /// The proof that the object is unpatched, in `post_unpatch` only.
+    /// The proof that the patch is unpatched, in `post_unpatch` only, and
+    /// only when the patch was disabled (see [`Unpatched`]).
     #[inline]
     pub fn unpatched(&self) -> Option<&Unpatched<'_>> {
         self.unpatched.as_ref()
@@ -148,7 +157,9 @@ pub trait Callbacks {
     /// Runs after the object is unpatched and the transition has finished.
     /// Also runs when a transition is reverted, and after a failed
     /// `pre_patch` of another object (only for objects whose `pre_patch`
-    /// succeeded).
+    /// succeeded). For a module object it also runs when that module is
+    /// removed, or fails to be patched while loading, with the patch still
+    /// enabled: then [`CallbackObject::unpatched`] is `None`.
     fn post_unpatch(_obj: &CallbackObject<'_>) {}
 }
 
@@ -188,13 +199,15 @@ impl CallbackTable {
 /// # Safety
 ///
 /// `obj` must be the valid `klp_object` the core passes to a callback, and
-/// `unpatched` true only in `post_unpatch`.
+/// `unpatched` true only in `post_unpatch` when [`finished_unpatching`] says so.
 #[inline]
 unsafe fn callback_object<'a>(
     obj: *mut bindings::klp_object,
     unpatched: bool,
 ) -> CallbackObject<'a> {
-    // INVARIANT: the caller guarantees `obj` is valid for the callback.
+    // INVARIANT: the caller guarantees `obj` is valid for the callback; an
+    // `Unpatched` is made only when the caller says the whole patch has been
+    // unpatched (`finished_unpatching`).
     CallbackObject {
         ptr: obj,
         unpatched: unpatched.then_some(Unpatched {
@@ -232,11 +245,83 @@ unsafe extern "C" fn pre_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::kl
     C::pre_unpatch(&unsafe { callback_object(obj, false) });
 }
 
+/// Whether `post_unpatch` of `obj` runs because the whole patch has been
+/// unpatched, as [`Unpatched`] promises.
+///
+/// The core (`kernel/livepatch/`, as of Linux 6.12) calls
+/// `post_unpatch` (through `klp_post_unpatch_callback()`, always under
+/// `klp_mutex`) from three places:
+///
+/// 1. `klp_complete_transition()` with the target `KLP_TRANSITION_UNPATCHED`,
+///    for every loaded object of the patch: the disabling transition has
+///    finished, or an enabling one was reversed (`klp_reverse_transition()`
+///    flips `patch->enabled` to false) or cancelled before it started
+///    (`klp_cancel_transition()`, from `__klp_enable_patch()`, before
+///    `patch->enabled` is set). `__klp_disable_patch()` cleared
+///    `patch->enabled` when it started the transition, so `enabled` is false
+///    in all three. This is the only call for a vmlinux object.
+/// 2. `klp_cleanup_module_patches_limited()`, for a module object only,
+///    from `klp_module_going()` (which returns early unless `mod->state` is
+///    `MODULE_STATE_GOING` or `MODULE_STATE_COMING`) and from the error path
+///    of `klp_module_coming()` (`MODULE_STATE_COMING`): that module's
+///    functions are unpatched, but the rest of the patch may stay enabled.
+/// 3. `klp_module_coming()` when `klp_patch_object()` fails, for the
+///    loading module's object (`MODULE_STATE_COMING`), likewise.
+///
+/// In 2 and 3 the module is being removed or has not finished loading, and
+/// does not become `MODULE_STATE_LIVE` while the callback runs (a removed
+/// module never does; a module whose loading fails never does). So: a
+/// vmlinux object can only be case 1; a module object whose module is
+/// `MODULE_STATE_LIVE` is not case 2 or 3, hence case 1. Case 1 for a module
+/// that is still loading or already being removed is refused too: a proof
+/// missing is never unsound. `patch->enabled` being false is checked as
+/// well, on the patch this module registered (`current_patch()`, set before
+/// `klp_enable_patch()` and cleared only after the core let the patch go;
+/// `obj` is one of its objects, since the trampolines are only installed in
+/// this module's objects and a module registers one patch).
+///
 /// # Safety
 ///
-/// Called by the core only, with a valid `klp_object`.
+/// `obj` must be the valid `klp_object` the core passes to `post_unpatch`,
+/// which runs under `klp_mutex`.
+unsafe fn finished_unpatching(obj: *mut bindings::klp_object) -> bool {
+    let Some(patch) = registration::current_patch() else {
+        return false;
+    };
+    // `patch` is this module's registered patch, alive while it is current,
+    // and `enabled` is written by the core only under `klp_mutex`, which the
+    // caller holds.
+    // SAFETY: `patch` points to a valid `klp_patch`; the read races with no write.
+    if unsafe { (*patch).enabled } {
+        return false;
+    }
+    // SAFETY: the caller guarantees `obj` is valid for the callback.
+    let (name, module) = unsafe { ((*obj).name, (*obj).mod_) };
+    if name.is_null() {
+        // vmlinux: only case 1 above.
+        return true;
+    }
+    if module.is_null() {
+        return false;
+    }
+    // The core set `mod` while the module is loaded, and clears it only
+    // under `klp_mutex`, which the caller holds: the module is not freed
+    // during the callback. Its state may be changed concurrently by the
+    // module loader (`LIVE` to `GOING` by `delete_module()`), hence the
+    // volatile read; in cases 2 and 3 it is never `LIVE`.
+    // SAFETY: `module` is valid (see above) and the read is of one aligned `int`.
+    let state = unsafe { ptr::read_volatile(ptr::addr_of!((*module).state)) };
+    state == bindings::module_state_MODULE_STATE_LIVE
+}
+
+/// # Safety
+///
+/// Called by the core only, as `post_unpatch`, with a valid `klp_object`.
 unsafe extern "C" fn post_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
-    // The core calls `post_unpatch` once the unpatching transition has finished.
+    // SAFETY: the core calls `post_unpatch` with a valid object, under `klp_mutex`.
+    let unpatched = unsafe { finished_unpatching(obj) };
+    // `unpatched` is true only when the whole patch has been unpatched
+    // (`finished_unpatching`), which is what `Unpatched` promises.
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::post_unpatch(&unsafe { callback_object(obj, true) });
+    C::post_unpatch(&unsafe { callback_object(obj, unpatched) });
 }
