@@ -2,7 +2,9 @@
 # klp-rs-test: cpus=1 cost=6
 # Bad input fails cleanly and loses nothing: patches the core must refuse
 # (missing function, wrong sympos, failing pre_patch, older state version),
-# shadow-variable error paths, and bad writes to sysfs.
+# shadow-variable error paths, when post_unpatch gets the Unpatched proof
+# (not when a patched module goes under an enabled patch), and bad writes to
+# sysfs.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
@@ -23,6 +25,16 @@ refused() {
 		pass "$3: $1 is not left loaded"
 	fi
 	expect_eq "$3: /proc/cmdline is unchanged" "$original" "$(cat /proc/cmdline)"
+}
+
+# no_failed_checks DESC: klp_shadow_errors logged no FAIL line since the mark.
+no_failed_checks() {
+	failed=$(kernel_lines_since_mark "^klp_shadow_errors: FAIL:")
+	if [ -n "$failed" ]; then
+		fail "$1" "$failed"
+	else
+		pass "$1"
+	fi
 }
 
 # write_refused FILE VALUE WHAT: writing VALUE to FILE fails.
@@ -66,17 +78,42 @@ case $(cat /proc/cmdline) in
 esac
 cleanup_patches
 
-# Error paths of klp::Shadow, checked by the module itself at load time.
+# Error paths of klp::Shadow, checked by the module itself at load time (in
+# its vmlinux pre_patch); then when post_unpatch gets the Unpatched proof.
+SE=klp_shadow_errors
+TM=test_klp_callbacks_mod
 dmesg_mark
-expect_ok "insmod klp_shadow_errors.ko" insmod "$(bad_ko klp_shadow_errors)"
+expect_ok "insmod $TM (the target of $SE's module object)" insmod "$(test_ko "$TM")"
+expect_ok "insmod $SE.ko" insmod "$(bad_ko "$SE")"
+expect_ok "$SE: the transition completes" wait_transition "$SE"
 expect_dmesg "every shadow-variable error-path check passed" \
-	"^klp_shadow_errors: 15 passed, 0 failed\$"
-if dmesg_since_mark | grep -q 'FAIL:'; then
-	fail "no shadow-variable check failed" "$(dmesg_since_mark | grep 'FAIL:')"
-else
-	pass "no shadow-variable check failed"
-fi
-rmmod klp_shadow_errors 2>/dev/null
+	"^$SE: 15 passed, 0 failed\$"
+no_failed_checks "no shadow-variable error-path check failed"
+# A module object's post_unpatch when that module goes while the patch stays
+# enabled: the patch is not unpatched, so no proof.
+expect_ok "rmmod $TM under the enabled $SE" rmmod "$TM"
+expect_dmesg_seq "$TM removed under $SE: its post_unpatch runs without the proof" \
+	"^livepatch: reverting patch '$SE' on unloading module '$TM'\$" \
+	"^$SE: post_unpatch $TM \(MODULE_STATE_GOING\): no proof\$"
+expect_eq "$SE stays enabled" 1 "$(sysfs_value "$KLP_SYSFS/$SE/enabled")"
+expect_ok "insmod $TM again: patched on load" insmod "$(test_ko "$TM")"
+expect_dmesg "the core applied $SE to the loading $TM" \
+	"^livepatch: applying patch '$SE' to loading module '$TM'\$"
+# Disabling the patch: both objects get the proof, and with it the vmlinux
+# one checks that detach_all() frees nothing while a ShadowRef is alive.
+dmesg_mark
+expect_ok "disable $SE" disable_patch "$SE"
+expect_dmesg_seq "disabling $SE: post_unpatch of both objects gets the proof" \
+	"^livepatch: '$SE': starting unpatching transition\$" \
+	"^$SE: post_unpatch vmlinux: proof granted\$" \
+	"^$SE: post_unpatch $TM \(MODULE_STATE_LIVE\): proof granted\$" \
+	"^livepatch: '$SE': unpatching complete\$"
+expect_dmesg "detach_all() with a live ShadowRef warns and frees nothing" \
+	"^$SE: klp-rs: shadow id 0x6b6c7072: 1 reference\(s\) still in use, values not freed\$"
+expect_dmesg "every check with the proof passed (EBUSY, value readable, then freed)" \
+	"^$SE: post_unpatch: 7 passed, 0 failed\$"
+no_failed_checks "no check with the proof failed"
+unload_modules "$SE" "$TM"
 
 # Bad writes to a patch's sysfs files are refused and change nothing.
 PATCH=livepatch_sample

@@ -62,24 +62,25 @@ pub mod livepatch;
 pub mod stand_ins;
 
 pub use livepatch::{
-    bindings, callbacks, func, module, object, patch, patchable, registration, seq_file, shadow,
-    state,
+    bindings, callbacks, func, global_data, module, object, patch, patchable, registration,
+    seq_file, shadow, state,
 };
 pub use stand_ins::{delayed_work, param, sys, work};
 
-pub use callbacks::{CallbackObject, Callbacks, ModuleState, PatchUnpatched, Unpatched};
+pub use callbacks::{CallbackObject, Callbacks, ModuleState, Unpatched};
 pub use func::{Func, NewFunc};
+pub use global_data::GlobalData;
 pub use object::Object;
 pub use param::{Param, ParamArray};
 pub use patch::{Patch, PatchError};
 pub use registration::{Registration, StaticRegistration, Storage};
 pub use seq_file::SeqFile;
-pub use shadow::Shadow;
+pub use shadow::{Shadow, ShadowRef};
 pub use state::{State, StateDesc, StateRef};
 
 /// The macros, re-exported so they can be named through the library's path,
 /// e.g. `klp::func!`.
 pub use crate::{
-    func, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module, module_param,
-    module_param_array, new_delayed_work, patchable,
+    func, global_data, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module,
+    module_param, module_param_array, new_delayed_work, patchable,
 };

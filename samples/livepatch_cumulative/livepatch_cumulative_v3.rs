@@ -82,7 +82,7 @@ impl Callbacks for StateCallbacks {
 
     fn post_unpatch(obj: &CallbackObject<'_>) {
         common::LogCallbacks::post_unpatch(obj);
-        let Some(unpatched) = obj.patch_unpatched() else {
+        let Some(unpatched) = obj.unpatched() else {
             return;
         };
         match READS.take_data(unpatched) {

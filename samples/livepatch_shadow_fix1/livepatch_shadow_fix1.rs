@@ -10,9 +10,12 @@
 //! `dummy_free()` detaches it, which frees the memory. Dummies allocated
 //! before the patch have no such variable; freeing them logs "leaked!".
 //!
-//! When the patch is disabled, or `livepatch_shadow_mod` is removed first,
-//! the `post_unpatch` callback frees the shadow variables still attached (the
-//! C sample does it in module exit).
+//! When the patch is disabled, the `post_unpatch` callback frees the shadow
+//! variables still attached (the C sample does it in module exit). When
+//! `livepatch_shadow_mod` is removed first, its exit frees every dummy
+//! through the patched `dummy_free()`, which detaches them; `post_unpatch`
+//! then runs without the proof that the patch is unpatched (it stays
+//! enabled), and frees nothing.
 //!
 //! Like the C sample, the patch stacks (no atomic replace), so that
 //! `livepatch_shadow_fix2` can be loaded on top of it.
@@ -34,15 +37,20 @@ use dummy::{Dummy, EXPIRE_PERIOD_MS};
 /// Shadow variable id: the memory `dummy_alloc()` leaks.
 const SV_LEAK: usize = 1;
 
-/// What the `SV_LEAK` shadow variable of a dummy holds.
-///
-/// `livepatch_shadow_fix2` frees these too, so it defines the same layout.
-#[repr(C)]
-pub struct Leak {
-    /// The dummy's serial number, for the log.
-    dummy: c_ulong,
-    /// The memory that would have leaked.
-    memory: KBox<c_int>,
+klp::global_data! {
+    /// What the `SV_LEAK` shadow variable of a dummy holds.
+    ///
+    /// `livepatch_shadow_fix2` frees these too, so it defines the same layout.
+    ///
+    /// It holds nothing pointing into this module: `klp::global_data!`
+    /// checks that each field is `klp::GlobalData`, as shadow values must be.
+    #[repr(C)]
+    pub struct Leak {
+        /// The dummy's serial number, for the log.
+        dummy: c_ulong,
+        /// The memory that would have leaked.
+        memory: KBox<c_int>,
+    }
 }
 
 impl Drop for Leak {
@@ -56,7 +64,13 @@ impl Drop for Leak {
 }
 
 /// The `SV_LEAK` shadow variables of the dummies.
-static LEAKS: Shadow<Dummy, Leak> = Shadow::new(SV_LEAK);
+// SAFETY: `SV_LEAK` is used only here and by `livepatch_shadow_fix2`, with
+// the same `Leak`. Neither reads a `Leak` through a `ShadowRef` (they only
+// attach, test and detach, and the core takes each value out of its table,
+// under its lock, before it is dropped once), so neither frees a value the
+// other uses. `LEAKS` is this module's only
+// `Shadow` of `SV_LEAK`.
+static LEAKS: Shadow<Dummy, Leak> = unsafe { Shadow::new(SV_LEAK) };
 
 /// Replacement for `dummy_alloc()`: the same, but keeps the extra memory in
 /// an `SV_LEAK` shadow variable of the dummy.
@@ -99,8 +113,8 @@ unsafe extern "C" fn livepatch_fix1_dummy_free(dummy: KBox<Dummy>) {
     // Patch: detach the shadow variable, which frees the memory. Dummies
     // allocated before the patch have none.
     if LEAKS.get(&dummy).is_some() {
-        // The dummy is owned here and freed on return; the reference `get`
-        // returned is gone.
+        // The dummy is owned here and freed on return; the `ShadowRef` `get`
+        // returned was dropped with the condition.
         // SAFETY: no reference to the dummy's shadow variable is in use.
         unsafe { LEAKS.detach(&dummy) };
     } else {
@@ -114,7 +128,9 @@ struct Fix1Callbacks;
 impl Callbacks for Fix1Callbacks {
     fn post_unpatch(obj: &CallbackObject<'_>) {
         if let Some(unpatched) = obj.unpatched() {
-            LEAKS.detach_all(unpatched);
+            // Nothing here keeps a `ShadowRef`, so this does not fail with
+            // `EBUSY`; if it did, it would have logged why and leaked.
+            let _ = LEAKS.detach_all(unpatched);
         }
     }
 }

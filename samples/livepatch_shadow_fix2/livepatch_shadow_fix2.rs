@@ -11,9 +11,12 @@
 //! it, and, like fix1's, frees the leaked memory kept in the `SV_LEAK` shadow
 //! variable.
 //!
-//! When the patch is disabled, or `livepatch_shadow_mod` is removed first,
-//! the `post_unpatch` callback frees the counters still attached (the C
-//! sample does it in module exit).
+//! When the patch is disabled, the `post_unpatch` callback frees the
+//! counters still attached (the C sample does it in module exit). When
+//! `livepatch_shadow_mod` is removed first, its exit frees every dummy
+//! through the patched `dummy_free()`, which detaches them; `post_unpatch`
+//! then runs without the proof that the patch is unpatched, and frees
+//! nothing.
 
 use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::ffi::{c_int, c_ulong};
@@ -35,14 +38,19 @@ const SV_LEAK: usize = 1;
 /// Shadow variable id: how many times a dummy was checked.
 const SV_COUNTER: usize = 2;
 
-/// What the `SV_LEAK` shadow variable of a dummy holds: the layout
-/// `livepatch_shadow_fix1`, which attaches it, defines.
-#[repr(C)]
-pub struct Leak {
-    /// The dummy's serial number, for the log.
-    dummy: c_ulong,
-    /// The memory that would have leaked.
-    memory: KBox<c_int>,
+klp::global_data! {
+    /// What the `SV_LEAK` shadow variable of a dummy holds: the layout
+    /// `livepatch_shadow_fix1`, which attaches it, defines.
+    ///
+    /// It holds nothing pointing into this module: `klp::global_data!`
+    /// checks that each field is `klp::GlobalData`, as shadow values must be.
+    #[repr(C)]
+    pub struct Leak {
+        /// The dummy's serial number, for the log.
+        dummy: c_ulong,
+        /// The memory that would have leaked.
+        memory: KBox<c_int>,
+    }
 }
 
 impl Drop for Leak {
@@ -56,10 +64,18 @@ impl Drop for Leak {
 }
 
 /// The `SV_LEAK` shadow variables of the dummies, attached by fix1.
-static LEAKS: Shadow<Dummy, Leak> = Shadow::new(SV_LEAK);
+// SAFETY: `SV_LEAK` is used only here and by `livepatch_shadow_fix1`, with
+// the same `Leak`. Neither reads a `Leak` through a `ShadowRef` (they only
+// attach, test and detach, and the core takes each value out of its table,
+// under its lock, before it is dropped once), so neither frees a value the
+// other uses. `LEAKS` is this module's only
+// `Shadow` of `SV_LEAK`.
+static LEAKS: Shadow<Dummy, Leak> = unsafe { Shadow::new(SV_LEAK) };
 
 /// The `SV_COUNTER` shadow variables of the dummies.
-static COUNTERS: Shadow<Dummy, AtomicI32> = Shadow::new(SV_COUNTER);
+// SAFETY: `SV_COUNTER` is used by no other module, and `COUNTERS` is this
+// module's only `Shadow` of it.
+static COUNTERS: Shadow<Dummy, AtomicI32> = unsafe { Shadow::new(SV_COUNTER) };
 
 /// Replacement for `dummy_check()`: the same, but counts the checks of each
 /// dummy, starting a counter for the dummies in flight that have none yet.
@@ -81,8 +97,8 @@ extern "C" fn livepatch_fix2_dummy_check(d: &Dummy, jiffies: c_ulong) -> bool {
 unsafe extern "C" fn livepatch_fix2_dummy_free(dummy: KBox<Dummy>) {
     // Patch: as in fix1.
     if LEAKS.get(&dummy).is_some() {
-        // The dummy is owned here and freed on return; the reference `get`
-        // returned is gone.
+        // The dummy is owned here and freed on return; the `ShadowRef` `get`
+        // returned was dropped with the condition.
         // SAFETY: no reference to the dummy's `SV_LEAK` variable is in use.
         unsafe { LEAKS.detach(&dummy) };
     } else {
@@ -96,8 +112,9 @@ unsafe extern "C" fn livepatch_fix2_dummy_free(dummy: KBox<Dummy>) {
             dummy.id,
             count.load(Ordering::Relaxed)
         );
-        // The dummy is owned here and freed on return, and `count` is not
-        // used any more.
+        drop(count);
+        // The dummy is owned here and freed on return, and `count`, the
+        // only reference to its counter, was just dropped.
         // SAFETY: no reference to the dummy's `SV_COUNTER` variable is in use.
         unsafe { COUNTERS.detach(&dummy) };
     }
@@ -109,7 +126,10 @@ struct Fix2Callbacks;
 impl Callbacks for Fix2Callbacks {
     fn post_unpatch(obj: &CallbackObject<'_>) {
         if let Some(unpatched) = obj.unpatched() {
-            COUNTERS.detach_all(unpatched);
+            // The replacement functions keep no `ShadowRef` past their
+            // return, so this does not fail with `EBUSY`; if it did, it
+            // would have logged why and leaked.
+            let _ = COUNTERS.detach_all(unpatched);
         }
     }
 }

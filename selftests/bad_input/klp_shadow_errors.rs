@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Error paths of the typed shadow-variable API, checked in module init.
+//! Error paths of the typed shadow-variable API, and when `post_unpatch` is
+//! given the [`klp::Unpatched`] proof.
 //!
-//! Not a live patch: it exercises `klp::Shadow` directly and logs one
-//! `PASS: ...` or `FAIL: ...` line per check, then a summary line that the
-//! selftest asserts on.
+//! A live patch that patches no function: its vmlinux object only has
+//! callbacks, and so does its object for the idle module
+//! `test_klp_callbacks_mod`. The vmlinux `pre_patch` (in module init)
+//! exercises `klp::Shadow` and logs one `PASS: ...` or `FAIL: ...` line per
+//! check, then a summary line that the selftest asserts on. The vmlinux
+//! `post_unpatch` (when the patch is disabled) checks, with the proof, that
+//! `detach_all` frees nothing while a `ShadowRef` is alive, then another
+//! summary. The module object's `post_unpatch` logs whether it got the
+//! proof: not when that module is removed under the enabled patch, yes when
+//! the patch is disabled.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
-use klp::Shadow;
+use klp::{CallbackObject, Callbacks, GlobalData, Object, Patch, Shadow};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
@@ -19,6 +27,9 @@ static DROPS: AtomicUsize = AtomicUsize::new(0);
 /// A shadow value that counts its drops.
 struct Tracked(u64);
 
+// SAFETY: a `Tracked` is a `u64`: it points nowhere.
+unsafe impl GlobalData for Tracked {}
+
 impl Drop for Tracked {
     fn drop(&mut self) {
         DROPS.fetch_add(1, Ordering::Relaxed);
@@ -26,7 +37,8 @@ impl Drop for Tracked {
 }
 
 /// The shadow variables under test, keyed by `u64` objects.
-static TRACKED: Shadow<u64, Tracked> = Shadow::new(0x6b6c7072);
+// SAFETY: no other module uses this id, and this is its only `Shadow` here.
+static TRACKED: Shadow<u64, Tracked> = unsafe { Shadow::new(0x6b6c7072) };
 
 /// Counts checks and failures while logging each.
 struct Checks {
@@ -127,25 +139,111 @@ fn run(c: &mut Checks) -> Result {
     Ok(())
 }
 
-/// The module: runs the checks at load time.
-struct ShadowErrors;
+/// With the proof, in the vmlinux `post_unpatch`: `detach_all` frees
+/// nothing while a `ShadowRef` is alive, and everything once it is gone.
+fn run_unpatched(c: &mut Checks, unpatched: &klp::Unpatched<'_>) -> Result {
+    let obj = KBox::new(3u64, GFP_KERNEL)?;
+    let drops = DROPS.load(Ordering::Relaxed);
+    let held = TRACKED.get_or_attach(&obj, GFP_KERNEL, || Ok(Tracked(43)))?;
+    c.check(
+        "detach_all() with a live ShadowRef fails with EBUSY",
+        TRACKED.detach_all(unpatched).err() == Some(EBUSY),
+    );
+    c.check(
+        "the value a live ShadowRef points to is still readable",
+        held.0 == 43,
+    );
+    c.check(
+        "the refused detach_all() dropped nothing",
+        DROPS.load(Ordering::Relaxed) == drops,
+    );
+    c.check(
+        "get() finds nothing once detach_all() has run",
+        TRACKED.get(&obj).is_none(),
+    );
+    drop(held);
+    c.check(
+        "detach_all() succeeds once the ShadowRef is dropped",
+        TRACKED.detach_all(unpatched).is_ok(),
+    );
+    c.check(
+        "that detach_all() dropped the value",
+        DROPS.load(Ordering::Relaxed) == drops + 1,
+    );
+    c.check(
+        "attach() fails with ENOENT once detach_all() has run",
+        TRACKED.attach(&obj, GFP_KERNEL, || Ok(Tracked(0))).err() == Some(ENOENT),
+    );
+    Ok(())
+}
 
-impl kernel::Module for ShadowErrors {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+/// The vmlinux object's callbacks: the checks.
+struct VmlinuxChecks;
+
+impl Callbacks for VmlinuxChecks {
+    fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
         let mut checks = Checks {
             passed: 0,
             failed: 0,
         };
         run(&mut checks)?;
         pr_info!("{} passed, {} failed\n", checks.passed, checks.failed);
-        Ok(Self)
+        Ok(())
+    }
+
+    fn post_unpatch(obj: &CallbackObject<'_>) {
+        let Some(unpatched) = obj.unpatched() else {
+            pr_err!("FAIL: post_unpatch vmlinux: no proof\n");
+            return;
+        };
+        pr_info!("post_unpatch vmlinux: proof granted\n");
+        let mut checks = Checks {
+            passed: 0,
+            failed: 0,
+        };
+        if let Err(err) = run_unpatched(&mut checks, unpatched) {
+            pr_err!("FAIL: post_unpatch checks: {:?}\n", err);
+        }
+        pr_info!(
+            "post_unpatch: {} passed, {} failed\n",
+            checks.passed,
+            checks.failed
+        );
     }
 }
 
-klp::module! {
+/// The module object's callbacks: log whether `post_unpatch` got the proof.
+struct ModuleProof;
+
+impl Callbacks for ModuleProof {
+    fn post_unpatch(obj: &CallbackObject<'_>) {
+        let state = obj
+            .module_state()
+            .map_or("not loaded", |state| state.as_str());
+        let proof = if obj.unpatched().is_some() {
+            "proof granted"
+        } else {
+            "no proof"
+        };
+        pr_info!(
+            "post_unpatch test_klp_callbacks_mod ({}): {}\n",
+            state,
+            proof
+        );
+    }
+}
+
+static PATCH: Patch = Patch::new(&[
+    Object::vmlinux(&[]).callbacks::<VmlinuxChecks>(),
+    Object::module(kernel::c_str!("test_klp_callbacks_mod"), &[]).callbacks::<ModuleProof>(),
+])
+.replace(false);
+
+klp::livepatch_module! {
     type: ShadowErrors,
+    patch: PATCH,
     name: "klp_shadow_errors",
     authors: ["klp-rs developers"],
-    description: "error paths of klp::Shadow",
+    description: "error paths of klp::Shadow, and the Unpatched proof",
     license: "GPL",
 }

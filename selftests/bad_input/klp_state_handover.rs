@@ -46,7 +46,7 @@ impl Callbacks for Handover {
     }
 
     fn post_unpatch(obj: &CallbackObject<'_>) {
-        let Some(unpatched) = obj.patch_unpatched() else {
+        let Some(unpatched) = obj.unpatched() else {
             return;
         };
         match READS.take_data(unpatched) {

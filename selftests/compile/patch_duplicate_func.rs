@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|klp: a function (name and sympos) is listed twice in one object|livepatch_module! rejects a function listed twice (sympos 0 and 1 are one)
 
 //! Must not compile: one function listed twice in an object (their sysfs
 //! directories would clash, and the core would refuse the patch at `insmod`).

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|klp: a module name must be shorter than MODULE_NAME_LEN|livepatch_module! rejects a module name the core would refuse
 
 //! Must not compile: a module object whose name is longer than the kernel's
 //! module names can be (`MODULE_NAME_LEN`), which the core would refuse.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|klp: a patch needs at least one object|livepatch_module! rejects a patch without objects
 
 //! Must not compile: a patch without objects, which the core would refuse
 //! at `insmod` (`livepatch_module!` checks the patch in a constant).

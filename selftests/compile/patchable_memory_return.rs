@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|return type `Triple` of a patchable function is larger than 8 bytes|patchable! rejects a return value the C ABI passes through memory
 
 //! Must NOT compile: a `klp::patchable!` function returning a 24-byte struct,
 //! which the C ABI returns through a hidden pointer argument (and then the

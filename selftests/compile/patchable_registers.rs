@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-build||patchable! takes six register arguments, KBox in and Option<KBox> out
 
 //! Must compile: `klp::patchable!` functions whose arguments and return value
 //! all travel in registers: six 8-byte arguments, and a `KBox`.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|argument `big: Big` of a patchable function is larger than 8 bytes|patchable! rejects an argument the C ABI passes on the stack
 
 //! Must NOT compile: a `klp::patchable!` function taking a 32-byte struct by
 //! value. The C ABI passes it on the stack, where the entry stub's own frame

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-build||func!(.., checked_against = ..) accepts a matching signature
 
 //! Must compile: a replacement whose signature matches the original's in
 //! `kernel::bindings` (`void msleep(unsigned int)`), checked by `klp::func!`.

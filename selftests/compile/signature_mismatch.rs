@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|error[E0308]|func!(.., checked_against = ..) rejects a mismatching signature
 
 //! Must NOT compile: a replacement whose signature differs from the original's in
 //! `kernel::bindings` (`void msleep(unsigned int)`): `klp::func!` rejects it.

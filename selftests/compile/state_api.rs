@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-build||State: set_data in pre_patch, inherit in post_patch, with_data anywhere, take_data with Unpatched
 
 //! Must compile: the `State` API as callbacks and replacement functions use it
 //! (set up in `pre_patch`, inherit in `post_patch`, read anywhere, take with
@@ -37,7 +38,7 @@ impl Callbacks for Hooks {
     }
 
     fn post_unpatch(obj: &CallbackObject<'_>) {
-        if let Some(unpatched) = obj.patch_unpatched() {
+        if let Some(unpatched) = obj.unpatched() {
             drop(READS.take_data(unpatched));
         }
     }

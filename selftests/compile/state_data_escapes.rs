@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|borrowed data escapes outside of closure|a reference from State::with_data cannot leave the closure
 
 //! Must NOT compile: a reference from `State::with_data` cannot leave its
 //! closure, so it cannot outlive the data (which `take_data` may drop later).

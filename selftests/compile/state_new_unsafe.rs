@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|is unsafe and requires unsafe|State::new is an unsafe fn (global ids, data outliving its module)
 
 //! Must NOT compile: `State::new` is an `unsafe fn`: its caller vouches that
 //! the global id goes with this type in every module, and that the type

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|this method takes 1 argument but 0 arguments were supplied|State::prev needs the CallbackObject of a callback
 
 //! Must NOT compile: `State::prev` takes the `CallbackObject` of a callback
 //! (`klp_get_prev_state()` needs `klp_mutex` and a transition), so a

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|error[E0308]: mismatched types|State::take_data needs the Unpatched proof
 
-//! Must NOT compile: `State::take_data` needs the `PatchUnpatched` proof
+//! Must NOT compile: `State::take_data` needs the `Unpatched` proof
 //! (the vmlinux `post_unpatch` only), not just any callback's object.
 
 use core::sync::atomic::{AtomicU64, Ordering};

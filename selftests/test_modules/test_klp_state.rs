@@ -69,7 +69,7 @@ fn free_loglevel_state(obj: &CallbackObject<'_>) {
     }
     pr_info!("free_loglevel_state: freeing space for the stored console_loglevel\n");
     // Called from the vmlinux `post_unpatch`, which has the proof.
-    if let Some(unpatched) = obj.patch_unpatched() {
+    if let Some(unpatched) = obj.unpatched() {
         if let Err(err) = LOGLEVEL.take_data(unpatched) {
             pr_err!("free_loglevel_state: the data is still in use ({err:?})\n");
         }

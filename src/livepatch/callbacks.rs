@@ -3,8 +3,10 @@
 //! Callbacks the livepatch core runs around patching and unpatching an object.
 
 use super::bindings;
+use super::registration;
 use core::ffi::c_int;
 use core::marker::PhantomData;
+use core::ptr;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -34,32 +36,21 @@ impl ModuleState {
     }
 }
 
-/// Proof that an object has been unpatched: the transition that removed the
-/// patch's replacement functions has finished, so no task runs them any more.
+/// Proof that the whole patch has been unpatched: the transition that
+/// removed the patch's replacement functions, in every object, has finished,
+/// so no task runs them any more (unless the transition was forced, which
+/// the core never lets a patch module recover from: its module can no
+/// longer be removed).
 ///
 /// Only [`Callbacks::post_unpatch`] gets one, through
-/// [`CallbackObject::unpatched`]. It lets a patch drop what its replacement
-/// functions used, such as its shadow variables
-/// ([`Shadow::detach_all`](super::Shadow::detach_all)).
-pub struct Unpatched<'a> {
-    _lifetime: PhantomData<&'a ()>,
-}
-
-/// Proof that the whole patch has been unpatched: the transition that
-/// removed all of its replacement functions, for every object, has finished
-/// (or never started), so no task runs any of them any more.
-///
-/// Only the vmlinux object's [`Callbacks::post_unpatch`] gets one, through
-/// [`CallbackObject::patch_unpatched`]: the core calls it only at the end of
-/// the patch's own unpatching transition (disabling, a reversed enabling, or
-/// a cancelled one). A module object's `post_unpatch` also runs when that
-/// module goes away while the patch stays enabled, so it proves less
-/// ([`Unpatched`]). It lets a patch drop its [`State`](super::State) data
+/// [`CallbackObject::unpatched`], and only when the patch is disabled (or
+/// its enabling undone): not when `post_unpatch` runs for a module object
+/// because that module is being removed, or failed to be patched while
+/// loading, while the rest of the patch stays enabled. It lets a patch drop
+/// what its replacement functions used, such as its shadow variables
+/// ([`Shadow::detach_all`](super::Shadow::detach_all)) and its state data
 /// ([`State::take_data`](super::State::take_data)).
-///
-/// A forced transition (`/sys/kernel/livepatch/<patch>/force`) voids this
-/// proof as it voids the core's own consistency model.
-pub struct PatchUnpatched<'a> {
+pub struct Unpatched<'a> {
     _lifetime: PhantomData<&'a ()>,
 }
 
@@ -84,22 +75,15 @@ pub struct CallbackObject<'a> {
     ptr: *mut bindings::klp_object,
     kind: CallbackKind,
     unpatched: Option<Unpatched<'a>>,
-    patch_unpatched: Option<PatchUnpatched<'a>>,
     _lifetime: PhantomData<&'a bindings::klp_object>,
 }
 
 impl CallbackObject<'_> {
-    /// The proof that the object is unpatched, in `post_unpatch` only.
+    /// The proof that the patch is unpatched, in `post_unpatch` only, and
+    /// only when the patch was disabled (see [`Unpatched`]).
     #[inline]
     pub fn unpatched(&self) -> Option<&Unpatched<'_>> {
         self.unpatched.as_ref()
-    }
-
-    /// The proof that the whole patch is unpatched, in the vmlinux object's
-    /// `post_unpatch` only.
-    #[inline]
-    pub fn patch_unpatched(&self) -> Option<&PatchUnpatched<'_>> {
-        self.patch_unpatched.as_ref()
     }
 
     /// Which callback this is.
@@ -201,7 +185,9 @@ pub trait Callbacks {
     /// Runs after the object is unpatched and the transition has finished.
     /// Also runs when a transition is reverted, and after a failed
     /// `pre_patch` of another object (only for objects whose `pre_patch`
-    /// succeeded).
+    /// succeeded). For a module object it also runs when that module is
+    /// removed, or fails to be patched while loading, with the patch still
+    /// enabled: then [`CallbackObject::unpatched`] is `None`.
     fn post_unpatch(_obj: &CallbackObject<'_>) {}
 }
 
@@ -241,32 +227,24 @@ impl CallbackTable {
 /// # Safety
 ///
 /// `obj` must be the valid `klp_object` the core passes to the `kind`
-/// callback, called by the core for it.
+/// callback, called by the core for it, and `unpatched` true only in
+/// `post_unpatch` when [`finished_unpatching`] says so.
 #[inline]
 unsafe fn callback_object<'a>(
     obj: *mut bindings::klp_object,
     kind: CallbackKind,
+    unpatched: bool,
 ) -> CallbackObject<'a> {
-    let unpatched = kind == CallbackKind::PostUnpatch;
-    // INVARIANT: the caller guarantees `obj` is valid for the callback.
-    let obj = CallbackObject {
+    // INVARIANT: the caller guarantees `obj` is valid for the callback; an
+    // `Unpatched` is made only when the caller says the whole patch has been
+    // unpatched (`finished_unpatching`).
+    CallbackObject {
         ptr: obj,
         kind,
         unpatched: unpatched.then_some(Unpatched {
             _lifetime: PhantomData,
         }),
-        patch_unpatched: None,
         _lifetime: PhantomData,
-    };
-    // The core calls the vmlinux object's `post_unpatch` only from
-    // `klp_complete_transition()` at the end of an unpatching transition of
-    // this patch (after `klp_unpatch_objects()` and a synchronisation), and
-    // a vmlinux object is never unpatched on its own (only modules go away).
-    CallbackObject {
-        patch_unpatched: (unpatched && obj.is_vmlinux()).then_some(PatchUnpatched {
-            _lifetime: PhantomData,
-        }),
-        ..obj
     }
 }
 
@@ -275,7 +253,7 @@ unsafe fn callback_object<'a>(
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn pre_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) -> c_int {
     // SAFETY: the core passes a valid object for the callback's duration.
-    let obj = unsafe { callback_object(obj, CallbackKind::PrePatch) };
+    let obj = unsafe { callback_object(obj, CallbackKind::PrePatch, false) };
     match C::pre_patch(&obj) {
         Ok(()) => 0,
         Err(err) => err.to_errno(),
@@ -287,7 +265,7 @@ unsafe extern "C" fn pre_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn post_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::post_patch(&unsafe { callback_object(obj, CallbackKind::PostPatch) });
+    C::post_patch(&unsafe { callback_object(obj, CallbackKind::PostPatch, false) });
 }
 
 /// # Safety
@@ -295,14 +273,86 @@ unsafe extern "C" fn post_patch_trampoline<C: Callbacks>(obj: *mut bindings::klp
 /// Called by the core only, with a valid `klp_object`.
 unsafe extern "C" fn pre_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::pre_unpatch(&unsafe { callback_object(obj, CallbackKind::PreUnpatch) });
+    C::pre_unpatch(&unsafe { callback_object(obj, CallbackKind::PreUnpatch, false) });
+}
+
+/// Whether `post_unpatch` of `obj` runs because the whole patch has been
+/// unpatched, as [`Unpatched`] promises.
+///
+/// The core (`kernel/livepatch/`, as of Linux 6.12) calls
+/// `post_unpatch` (through `klp_post_unpatch_callback()`, always under
+/// `klp_mutex`) from three places:
+///
+/// 1. `klp_complete_transition()` with the target `KLP_TRANSITION_UNPATCHED`,
+///    for every loaded object of the patch: the disabling transition has
+///    finished, or an enabling one was reversed (`klp_reverse_transition()`
+///    flips `patch->enabled` to false) or cancelled before it started
+///    (`klp_cancel_transition()`, from `__klp_enable_patch()`, before
+///    `patch->enabled` is set). `__klp_disable_patch()` cleared
+///    `patch->enabled` when it started the transition, so `enabled` is false
+///    in all three. This is the only call for a vmlinux object.
+/// 2. `klp_cleanup_module_patches_limited()`, for a module object only,
+///    from `klp_module_going()` (which returns early unless `mod->state` is
+///    `MODULE_STATE_GOING` or `MODULE_STATE_COMING`) and from the error path
+///    of `klp_module_coming()` (`MODULE_STATE_COMING`): that module's
+///    functions are unpatched, but the rest of the patch may stay enabled.
+/// 3. `klp_module_coming()` when `klp_patch_object()` fails, for the
+///    loading module's object (`MODULE_STATE_COMING`), likewise.
+///
+/// In 2 and 3 the module is being removed or has not finished loading, and
+/// does not become `MODULE_STATE_LIVE` while the callback runs (a removed
+/// module never does; a module whose loading fails never does). So: a
+/// vmlinux object can only be case 1; a module object whose module is
+/// `MODULE_STATE_LIVE` is not case 2 or 3, hence case 1. Case 1 for a module
+/// that is still loading or already being removed is refused too: a proof
+/// missing is never unsound. `patch->enabled` being false is checked as
+/// well, on the patch this module registered (`current_patch()`, set before
+/// `klp_enable_patch()` and cleared only after the core let the patch go;
+/// `obj` is one of its objects, since the trampolines are only installed in
+/// this module's objects and a module registers one patch).
+///
+/// # Safety
+///
+/// `obj` must be the valid `klp_object` the core passes to `post_unpatch`,
+/// which runs under `klp_mutex`.
+unsafe fn finished_unpatching(obj: *mut bindings::klp_object) -> bool {
+    let Some(patch) = registration::current_patch() else {
+        return false;
+    };
+    // `patch` is this module's registered patch, alive while it is current,
+    // and `enabled` is written by the core only under `klp_mutex`, which the
+    // caller holds.
+    // SAFETY: `patch` points to a valid `klp_patch`; the read races with no write.
+    if unsafe { (*patch).enabled } {
+        return false;
+    }
+    // SAFETY: the caller guarantees `obj` is valid for the callback.
+    let (name, module) = unsafe { ((*obj).name, (*obj).mod_) };
+    if name.is_null() {
+        // vmlinux: only case 1 above.
+        return true;
+    }
+    if module.is_null() {
+        return false;
+    }
+    // The core set `mod` while the module is loaded, and clears it only
+    // under `klp_mutex`, which the caller holds: the module is not freed
+    // during the callback. Its state may be changed concurrently by the
+    // module loader (`LIVE` to `GOING` by `delete_module()`), hence the
+    // volatile read; in cases 2 and 3 it is never `LIVE`.
+    // SAFETY: `module` is valid (see above) and the read is of one aligned `int`.
+    let state = unsafe { ptr::read_volatile(ptr::addr_of!((*module).state)) };
+    state == bindings::module_state_MODULE_STATE_LIVE
 }
 
 /// # Safety
 ///
-/// Called by the core only, with a valid `klp_object`.
+/// Called by the core only, as `post_unpatch`, with a valid `klp_object`.
 unsafe extern "C" fn post_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
-    // The core calls `post_unpatch` once the unpatching transition has finished.
+    // SAFETY: the core calls `post_unpatch` with a valid object, under `klp_mutex`.
+    let unpatched = unsafe { finished_unpatching(obj) };
+    // `unpatched` is true only when the whole patch has been unpatched
+    // (`finished_unpatching`), which is what `Unpatched` promises.
     // SAFETY: the core passes a valid object for the callback's duration.
-    C::post_unpatch(&unsafe { callback_object(obj, CallbackKind::PostUnpatch) });
+    C::post_unpatch(&unsafe { callback_object(obj, CallbackKind::PostUnpatch, unpatched) });
 }

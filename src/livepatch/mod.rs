@@ -2,12 +2,14 @@
 
 //! The livepatch API: describing a patch ([`patch`], [`object`], [`func`]),
 //! enabling it and keeping its C structures alive ([`registration`],
-//! [`module`]), callbacks, shadow variables and system states, and Rust
-//! functions that live patches can replace ([`patchable`]).
+//! [`module`]), callbacks, shadow variables and system states (and the
+//! [`global_data`] they may hold), and Rust functions that live patches can
+//! replace ([`patchable`]).
 
 pub mod bindings;
 pub mod callbacks;
 pub mod func;
+pub mod global_data;
 pub mod module;
 pub mod object;
 pub mod patch;

@@ -28,8 +28,9 @@
 //!   than take data that a reader of this state is looking at (say a
 //!   `with_data` in the same callback).
 //! - **Dropped only once nothing can read it.** [`State::take_data`] needs a
-//!   [`PatchUnpatched`], given only to the vmlinux object's `post_unpatch`:
-//!   the patch's unpatching transition has finished, so no task runs its
+//!   [`Unpatched`], given to `post_unpatch` only when the whole patch has
+//!   been unpatched (not when one module goes away): its unpatching
+//!   transition has finished, so no task runs its
 //!   replacement functions any more, and callbacks run one at a time. A
 //!   reader of this state still in progress elsewhere (a timer or work item
 //!   of the module) is caught by the count above. [`State::inherit`] moves
@@ -55,7 +56,7 @@
 //! core's consistency model, and with it these guarantees.
 
 use super::bindings;
-use super::callbacks::{CallbackKind, CallbackObject, PatchUnpatched};
+use super::callbacks::{CallbackKind, CallbackObject, Unpatched};
 use super::registration;
 use core::marker::PhantomData;
 use core::ptr;
@@ -206,7 +207,7 @@ impl<T: Send + Sync> State<T> {
     /// unpatched (the vmlinux object's `post_unpatch`). `Ok(None)` if there
     /// is none; `EBUSY`, leaving the data in place, if a [`State::with_data`]
     /// closure is reading it now.
-    pub fn take_data(&self, _unpatched: &PatchUnpatched<'_>) -> Result<Option<KBox<T>>> {
+    pub fn take_data(&self, _unpatched: &Unpatched<'_>) -> Result<Option<KBox<T>>> {
         let Some(state) = self.get() else {
             return Ok(None);
         };
@@ -223,7 +224,7 @@ impl<T: Send + Sync> State<T> {
         }
         // Non-null data is a `KBox<T>` made raw (`StateRef` invariant). No
         // reader of this module holds it (the count was zero after the swap),
-        // and no replacement function of the patch runs (`PatchUnpatched`).
+        // and no replacement function of the patch runs (`Unpatched`).
         // SAFETY: the box was swapped out of the state: this is its only owner.
         Ok(Some(unsafe { KBox::from_raw(data.cast::<T>()) }))
     }
