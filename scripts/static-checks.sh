@@ -56,13 +56,54 @@ unsafe_without_safety_comment() {
 }
 
 # Rust files of live patch modules (samples/, bench/), where `unsafe`
-# belongs only in replacement functions: `unsafe extern "C" fn` items.
+# belongs only in replacement functions (`unsafe extern "C" fn` items) and in
+# the entries of a patch, `unsafe { klp::func!(...) }` (with its SAFETY
+# comment, which unsafe_without_safety_comment checks): a block holding
+# nothing but that one call, on one line or several.
 unsafe_outside_replacements() {
 	for file in $(find samples bench -name '*.rs' | sort); do
 		awk -v file="$file" '
+			# entry: whether TEXT is `unsafe { klp::func!(...) }` and no
+			# more (the parentheses of the call close only at its end).
+			function entry(text,    inner, depth, i, c) {
+				gsub(/[[:space:]]+/, " ", text)
+				if (text !~ /^ ?unsafe ?\{ ?klp::func!\(.*\) ?\},? ?$/)
+					return 0
+				inner = text
+				sub(/^ ?unsafe ?\{ ?klp::func!/, "", inner)
+				sub(/ ?\},? ?$/, "", inner)
+				depth = 0
+				for (i = 1; i <= length(inner); i++) {
+					c = substr(inner, i, 1)
+					if (c == "(") depth++
+					else if (c == ")") depth--
+					if (depth == 0 && i < length(inner)) return 0
+				}
+				return depth == 0 && inner !~ /[{};]|(^|[^_[:alnum:]])unsafe([^_[:alnum:]]|$)/
+			}
 			/^[^ \t}\/#)\]]/ { item = $0 }
 			{ code = $0; sub(/\/\/.*/, "", code) }
+			# The lines of an `unsafe {` block that began outside a
+			# replacement, up to its closing brace.
+			pending != "" {
+				block = block " " code
+				opened += gsub(/\{/, "{", code)
+				opened -= gsub(/\}/, "}", code)
+				if (opened > 0) next
+				if (!entry(block)) print pending
+				pending = ""
+				next
+			}
 			code ~ /(^|[^_[:alnum:]])unsafe([^_[:alnum:]]|$)/ && item !~ /unsafe extern "C" fn/ {
+				if (code ~ /^[[:space:]]*unsafe[[:space:]]*\{/) {
+					pending = file ":" FNR ": " $0
+					block = code
+					opened = gsub(/\{/, "{", code) - gsub(/\}/, "}", code)
+					if (opened > 0) next
+					if (!entry(block)) print pending
+					pending = ""
+					next
+				}
 				print file ":" FNR ": " $0
 			}' "$file"
 	done
@@ -75,7 +116,10 @@ COMPILE_TESTS='signature_match.o|must-build||func!(.., checked_against = ..) acc
 signature_mismatch.o|must-fail|error[E0308]|func!(.., checked_against = ..) rejects a mismatching signature
 patchable_registers.o|must-build||patchable! takes six register arguments, KBox in and Option<KBox> out
 patchable_stack_arg.o|must-fail|argument `big: Big` of a patchable function is larger than 8 bytes|patchable! rejects an argument the C ABI passes on the stack
-patchable_memory_return.o|must-fail|return type `Triple` of a patchable function is larger than 8 bytes|patchable! rejects a return value the C ABI passes through memory'
+patchable_memory_return.o|must-fail|return type `Triple` of a patchable function is larger than 8 bytes|patchable! rejects a return value the C ABI passes through memory
+func_unsafe_required.o|must-fail|Func::new_unchecked` is unsafe and requires unsafe block|func! without checked_against needs an unsafe block (E0133)
+func_wrong_original.o|must-fail|checked_against must name the function old_name names|func!(.., checked_against = ..) rejects a function other than old_name
+func_not_in_bindings.o|must-fail|checked_against must be a path into kernel::bindings|func!(.., checked_against = ..) rejects a declaration outside kernel::bindings'
 
 # compile_tests LINE: builds every object of selftests/compile for the line
 # set up last, side by side (make -k), then judges each from the log and

@@ -153,10 +153,12 @@ impl Drop for SysfsDir {
 }
 
 /// Not a cumulative patch, as in C.
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "__x64_sys_getpid",
-    lp_sys_getpid
-)])])
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: `long __x64_sys_getpid(const struct pt_regs *regs)`, the x86_64
+    // syscall wrapper `SYSCALL_DEFINE0(getpid)` defines, and `lp_sys_getpid`
+    // has that prototype as an `unsafe extern "C" fn`.
+    unsafe { klp::func!("__x64_sys_getpid", lp_sys_getpid) },
+])])
 .replace(false);
 
 klp::module! {
