@@ -119,7 +119,8 @@ patchable_stack_arg.o|must-fail|argument `big: Big` of a patchable function is l
 patchable_memory_return.o|must-fail|return type `Triple` of a patchable function is larger than 8 bytes|patchable! rejects a return value the C ABI passes through memory
 func_unsafe_required.o|must-fail|Func::new_unchecked` is unsafe and requires unsafe block|func! without checked_against needs an unsafe block (E0133)
 func_wrong_original.o|must-fail|checked_against must name the function old_name names|func!(.., checked_against = ..) rejects a function other than old_name
-func_not_in_bindings.o|must-fail|checked_against must be a path into kernel::bindings|func!(.., checked_against = ..) rejects a declaration outside kernel::bindings'
+func_not_in_bindings.o|must-fail|checked_against must be a path into kernel::bindings|func!(.., checked_against = ..) rejects a declaration outside kernel::bindings
+registration_enable_safe.o|must-fail|Registration::enable` is unsafe and requires unsafe block|Registration::enable needs an unsafe block (E0133)'
 
 # compile_tests LINE: builds every object of selftests/compile for the line
 # set up last, side by side (make -k), then judges each from the log and

@@ -182,8 +182,15 @@ impl kernel::Module for TestKlpSyscall {
         let dir = SysfsDir::new()?;
         // The number of listed tasks, counted down by the patched getpid.
         NPIDS_PENDING.store(KLP_PIDS.count() as u32, Ordering::Relaxed);
+        // SAFETY: `Registration::enable` needs to be init's last fallible
+        // step, with the registration kept in the module's state until module
+        // exit. The sysfs directory and the count are set up above, so once
+        // enabling succeeds, init returns `Ok`; the registration goes into
+        // `Self`, the module's state, which `module!` drops only at module
+        // exit.
+        let registration = unsafe { Registration::enable(&PATCH, module) }?;
         Ok(Self {
-            _registration: Registration::enable(&PATCH, module)?,
+            _registration: registration,
             _dir: dir,
         })
     }
