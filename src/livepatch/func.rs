@@ -89,9 +89,10 @@ impl Func {
     /// Once the patch is enabled, the core sends every call of the function
     /// named `old_name` (the `sympos`-th of that name, if set) to `new_func`,
     /// so `new_func` must be the address of a function of the patch module
-    /// declared `unsafe extern "C"` with exactly the C prototype of that
-    /// function: the same parameters, return type and calling convention.
-    /// Not data (a `static`, a `const` integer), and not a Rust-ABI `fn`.
+    /// declared `extern "C"` (usually `unsafe extern "C"`) with exactly the C
+    /// prototype of that function: the same parameters, return type and
+    /// calling convention. Not data (a `static`, a `const` integer), and not
+    /// a Rust-ABI `fn`.
     pub const unsafe fn new_unchecked(old_name: &'static CStr, new_func: *const c_void) -> Self {
         // SAFETY: the caller guarantees that `new_func` is a function of the
         // patch module (which stays loaded while the patch uses it) with the
@@ -216,9 +217,10 @@ pub const fn path_in_bindings(path: &str) -> bool {
 /// # Safety
 ///
 /// Without `checked_against`, and with `checked_against` and `sympos`: the
-/// caller guarantees that `replacement` is an `unsafe extern "C"` function of
-/// the patch module with exactly the C prototype of the function `old_name`
-/// (and `sympos`) picks, as [`Func::new_unchecked`] requires.
+/// caller guarantees that `replacement` is an `extern "C"` function (usually
+/// `unsafe extern "C"`) of the patch module with exactly the C prototype of
+/// the function `old_name` (and `sympos`) picks, as [`Func::new_unchecked`]
+/// requires.
 #[macro_export]
 macro_rules! func {
     // The compile-time checks of `checked_against` (an internal rule).
