@@ -112,16 +112,15 @@ HEADER
 	done
 	printf '\nstatic PATCH: Patch = Patch::new(&[Object::module(\n'
 	printf '    c_str!("klp_bench_target"),\n'
-	# As rustfmt lays it out: one entry fits on the line.
-	if [ "$k" -eq 1 ]; then
-		printf '    &[klp::func!("klp_bench_nop_00", klp_bench_nop_00)],\n'
-	else
-		printf '    &[\n'
-		nops | while read -r f _; do
-			printf '        klp::func!("%s", %s),\n' "$f" "$f"
-		done
-		printf '    ],\n'
-	fi
+	# As rustfmt lays it out.
+	printf '    &[\n'
+	# shellcheck disable=SC2016 # Markdown backquotes, not a command
+	nops | while read -r f _; do
+		printf '        // SAFETY: `int %s(void)` in bench/klp_bench_target.c, and\n' "$f"
+		printf '        // the replacement has that prototype as an `unsafe extern "C" fn`.\n'
+		printf '        unsafe { klp::func!("%s", %s) },\n' "$f" "$f"
+	done
+	printf '    ],\n'
 	cat <<FOOTER
 )]);
 

@@ -28,8 +28,12 @@ unsafe extern "C" fn klp_bench_blocker() {}
 static PATCH: Patch = Patch::new(&[Object::module(
     c_str!("klp_bench_target"),
     &[
-        klp::func!("klp_bench_target_fn", klp_bench_target_fn),
-        klp::func!("klp_bench_blocker", klp_bench_blocker),
+        // SAFETY: `int klp_bench_target_fn(int x)` in bench/klp_bench.h, and
+        // the replacement has that prototype as an `unsafe extern "C" fn`.
+        unsafe { klp::func!("klp_bench_target_fn", klp_bench_target_fn) },
+        // SAFETY: `void klp_bench_blocker(void)` in bench/klp_bench.h, and the
+        // replacement has that prototype as an `unsafe extern "C" fn`.
+        unsafe { klp::func!("klp_bench_blocker", klp_bench_blocker) },
     ],
 )]);
 

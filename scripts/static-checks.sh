@@ -57,17 +57,58 @@ unsafe_without_safety_comment() {
 
 # Rust files of live patch modules (samples/, bench/), where `unsafe`
 # belongs only in replacement functions (`unsafe extern "C" fn` items) and in
-# the `unsafe { State::new(..) }` or `unsafe { Shadow::new(..) }` of a
-# `static` (the promise that a global id goes with its data type in every
-# module: only the author can make it).
+# the promises only the patch author can make, each a block holding nothing
+# but that one call (on one line or several), with its SAFETY comment, which
+# unsafe_without_safety_comment checks: the entries of a patch,
+# `unsafe { klp::func!(...) }` (the C prototype of the function replaced),
+# and `unsafe { State::new(..) }` or `unsafe { Shadow::new(..) }` (a global
+# id that goes with its data type in every module).
 unsafe_outside_replacements() {
 	for file in $(find samples bench -name '*.rs' | sort); do
 		awk -v file="$file" '
+			# entry: whether TEXT is `unsafe { klp::func!(...) }`,
+			# `unsafe { State::new(...) }` or `unsafe { Shadow::new(...) }`
+			# and no more (the parentheses of the call close only at its end).
+			function entry(text,    inner, depth, i, c) {
+				gsub(/[[:space:]]+/, " ", text)
+				if (text !~ /^ ?unsafe ?\{ ?(klp::func!|State::new|Shadow::new)\(.*\) ?\}[,;]? ?$/)
+					return 0
+				inner = text
+				sub(/^ ?unsafe ?\{ ?(klp::func!|State::new|Shadow::new)/, "", inner)
+				sub(/ ?\}[,;]? ?$/, "", inner)
+				depth = 0
+				for (i = 1; i <= length(inner); i++) {
+					c = substr(inner, i, 1)
+					if (c == "(") depth++
+					else if (c == ")") depth--
+					if (depth == 0 && i < length(inner)) return 0
+				}
+				return depth == 0 && inner !~ /[{};]|(^|[^_[:alnum:]])unsafe([^_[:alnum:]]|$)/
+			}
 			/^[^ \t}\/#)\]]/ { item = $0 }
 			{ code = $0; sub(/\/\/.*/, "", code) }
-			item ~ /^(pub(\([a-z]+\))? )?static / &&
-				code ~ /unsafe \{ (State|Shadow)::new\([^{}]*\) \};$/ { next }
+			# The lines of an `unsafe {` block that began outside a
+			# replacement, up to its closing brace.
+			pending != "" {
+				block = block " " code
+				opened += gsub(/\{/, "{", code)
+				opened -= gsub(/\}/, "}", code)
+				if (opened > 0) next
+				if (!entry(block)) print pending
+				pending = ""
+				next
+			}
 			code ~ /(^|[^_[:alnum:]])unsafe([^_[:alnum:]]|$)/ && item !~ /unsafe extern "C" fn/ {
+				if (code ~ /(^|[^_[:alnum:]])unsafe[[:space:]]*\{/) {
+					pending = file ":" FNR ": " $0
+					block = substr(code, match(code, /unsafe[[:space:]]*\{/))
+					code = block
+					opened = gsub(/\{/, "{", code) - gsub(/\}/, "}", code)
+					if (opened > 0) next
+					if (!entry(block)) print pending
+					pending = ""
+					next
+				}
 				print file ":" FNR ": " $0
 			}' "$file"
 	done

@@ -45,7 +45,10 @@
 //! }
 //!
 //! static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
-//!     klp::func!("cmdline_proc_show", patched_cmdline_proc_show),
+//!     // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)`
+//!     // in fs/proc/cmdline.c, and `patched_cmdline_proc_show` has that
+//!     // prototype as an `unsafe extern "C" fn`.
+//!     unsafe { klp::func!("cmdline_proc_show", patched_cmdline_proc_show) },
 //! ])]);
 //!
 //! klp::livepatch_module! {

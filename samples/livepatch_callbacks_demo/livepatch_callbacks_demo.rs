@@ -106,7 +106,13 @@ static PATCH: Patch = Patch::new(&[
     Object::module(kernel::c_str!("livepatch_callbacks_mod"), &[]).callbacks::<DemoCallbacks>(),
     Object::module(
         kernel::c_str!("livepatch_callbacks_busymod"),
-        &[klp::func!("busymod_work_func", patched_work_func)],
+        &[
+            // SAFETY: `busymod_work_func` is the `patchable!` entry
+            // `extern "C" fn(busy: &Busy)` of livepatch_callbacks_busymod, one
+            // pointer in the C ABI, and `patched_work_func` takes that pointer
+            // (as `*const c_void`), an `extern "C" fn` returning nothing.
+            unsafe { klp::func!("busymod_work_func", patched_work_func) },
+        ],
     )
     .callbacks::<DemoCallbacks>(),
 ])

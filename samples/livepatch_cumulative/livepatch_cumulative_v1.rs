@@ -33,8 +33,14 @@ unsafe extern "C" fn version_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_i
 }
 
 static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
-    klp::func!("cmdline_proc_show", cmdline_proc_show),
-    klp::func!("version_proc_show", version_proc_show),
+    // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)` in
+    // fs/proc/cmdline.c, and the replacement has that prototype as an
+    // `unsafe extern "C" fn`.
+    unsafe { klp::func!("cmdline_proc_show", cmdline_proc_show) },
+    // SAFETY: `static int version_proc_show(struct seq_file *m, void *v)` in
+    // fs/proc/version.c, and the replacement has that prototype as an
+    // `unsafe extern "C" fn`.
+    unsafe { klp::func!("version_proc_show", version_proc_show) },
 ])
 .callbacks::<common::LogCallbacks>()]);
 

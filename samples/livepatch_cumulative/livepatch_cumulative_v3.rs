@@ -97,12 +97,14 @@ impl Callbacks for StateCallbacks {
     }
 }
 
-static PATCH: Patch =
-    Patch::new(&[
-        Object::vmlinux(&[klp::func!("cmdline_proc_show", cmdline_proc_show)])
-            .callbacks::<StateCallbacks>(),
-    ])
-    .states(&[READS.desc()]);
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)`
+    // in fs/proc/cmdline.c, and the replacement has that prototype as an
+    // `unsafe extern "C" fn`.
+    unsafe { klp::func!("cmdline_proc_show", cmdline_proc_show) },
+])
+.callbacks::<StateCallbacks>()])
+.states(&[READS.desc()]);
 
 klp::livepatch_module! {
     type: CumulativeV3,

@@ -32,10 +32,12 @@ unsafe extern "C" fn livepatch_cmdline_proc_show(m: *mut seq_file, _v: *mut c_vo
     0
 }
 
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "cmdline_proc_show",
-    livepatch_cmdline_proc_show
-)])]);
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)` in
+    // fs/proc/cmdline.c, and `livepatch_cmdline_proc_show` has that prototype
+    // as an `unsafe extern "C" fn`.
+    unsafe { klp::func!("cmdline_proc_show", livepatch_cmdline_proc_show) },
+])]);
 
 klp::livepatch_module! {
     type: LivepatchSample,

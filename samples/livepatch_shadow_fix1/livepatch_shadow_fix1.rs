@@ -138,8 +138,14 @@ impl Callbacks for Fix1Callbacks {
 static PATCH: Patch = Patch::new(&[Object::module(
     kernel::c_str!("livepatch_shadow_mod"),
     &[
-        klp::func!("dummy_alloc", livepatch_fix1_dummy_alloc),
-        klp::func!("dummy_free", livepatch_fix1_dummy_free),
+        // SAFETY: `dummy_alloc` is the `patchable!` entry
+        // `extern "C" fn(id: c_ulong) -> Option<KBox<Dummy>>` of
+        // livepatch_shadow_mod, and the replacement has that prototype.
+        unsafe { klp::func!("dummy_alloc", livepatch_fix1_dummy_alloc) },
+        // SAFETY: `dummy_free` is the `patchable!` entry
+        // `extern "C" fn(d: KBox<Dummy>)` of livepatch_shadow_mod, and the
+        // replacement has that prototype (as an `unsafe extern "C" fn`).
+        unsafe { klp::func!("dummy_free", livepatch_fix1_dummy_free) },
     ],
 )
 .callbacks::<Fix1Callbacks>()])

@@ -137,8 +137,14 @@ impl Callbacks for Fix2Callbacks {
 static PATCH: Patch = Patch::new(&[Object::module(
     kernel::c_str!("livepatch_shadow_mod"),
     &[
-        klp::func!("dummy_check", livepatch_fix2_dummy_check),
-        klp::func!("dummy_free", livepatch_fix2_dummy_free),
+        // SAFETY: `dummy_check` is the `patchable!` entry
+        // `extern "C" fn(d: &Dummy, jiffies: c_ulong) -> bool` of
+        // livepatch_shadow_mod, and the replacement has that prototype.
+        unsafe { klp::func!("dummy_check", livepatch_fix2_dummy_check) },
+        // SAFETY: `dummy_free` is the `patchable!` entry
+        // `extern "C" fn(d: KBox<Dummy>)` of livepatch_shadow_mod, and the
+        // replacement has that prototype (as an `unsafe extern "C" fn`).
+        unsafe { klp::func!("dummy_free", livepatch_fix2_dummy_free) },
     ],
 )
 .callbacks::<Fix2Callbacks>()])

@@ -14,10 +14,12 @@ unsafe extern "C" fn no_such_function() -> c_int {
     0
 }
 
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "klp_rs_no_such_function",
-    no_such_function
-)])]);
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: no function of that name exists, so the core refuses the patch
+    // and never calls the replacement; a function `int (void)` of that name
+    // would have its prototype, as an `unsafe extern "C" fn`.
+    unsafe { klp::func!("klp_rs_no_such_function", no_such_function) },
+])]);
 
 klp::livepatch_module! {
     type: BadMissingFunc,

@@ -35,11 +35,13 @@ impl Callbacks for FailingPrePatch {
     }
 }
 
-static PATCH: Patch =
-    Patch::new(&[
-        Object::vmlinux(&[klp::func!("cmdline_proc_show", cmdline_proc_show)])
-            .callbacks::<FailingPrePatch>(),
-    ]);
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)`
+    // in fs/proc/cmdline.c, and the replacement has that prototype as an
+    // `unsafe extern "C" fn`.
+    unsafe { klp::func!("cmdline_proc_show", cmdline_proc_show) },
+])
+.callbacks::<FailingPrePatch>()]);
 
 klp::livepatch_module! {
     type: BadPrePatch,

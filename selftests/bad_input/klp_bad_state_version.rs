@@ -26,10 +26,12 @@ unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_i
     0
 }
 
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "cmdline_proc_show",
-    cmdline_proc_show
-)])])
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)` in
+    // fs/proc/cmdline.c, and the replacement has that prototype as an
+    // `unsafe extern "C" fn`.
+    unsafe { klp::func!("cmdline_proc_show", cmdline_proc_show) },
+])])
 .states(&[OLD_READS.desc()]);
 
 klp::livepatch_module! {

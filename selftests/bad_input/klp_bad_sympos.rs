@@ -15,11 +15,13 @@ unsafe extern "C" fn cmdline_proc_show(_m: *mut seq_file, _v: *mut c_void) -> c_
     0
 }
 
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "cmdline_proc_show",
-    cmdline_proc_show,
-    sympos = 2
-)])]);
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: vmlinux has one `cmdline_proc_show`, so the core refuses the
+    // second and never calls the replacement, which anyway has the prototype
+    // of that one, `static int cmdline_proc_show(struct seq_file *m, void *v)`,
+    // as an `unsafe extern "C" fn`.
+    unsafe { klp::func!("cmdline_proc_show", cmdline_proc_show, sympos = 2) },
+])]);
 
 klp::livepatch_module! {
     type: BadSympos,

@@ -2,7 +2,8 @@
 // klp-rs-compile: must-build||func!(.., checked_against = ..) accepts a matching signature
 
 //! Must compile: a replacement whose signature matches the original's in
-//! `kernel::bindings` (`void msleep(unsigned int)`), checked by `klp::func!`.
+//! `kernel::bindings` (`void msleep(unsigned int)`), checked by `klp::func!`:
+//! safe without `sympos`, in `unsafe` with it.
 
 use core::ffi::c_uint;
 use klp::{Object, Patch};
@@ -13,11 +14,28 @@ pub mod klp;
 /// A replacement with `msleep()`'s exact signature.
 unsafe extern "C" fn msleep(_msecs: c_uint) {}
 
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "msleep",
-    msleep,
-    checked_against = kernel::bindings::msleep
-)])]);
+static PATCH: Patch = Patch::new(&[
+    Object::vmlinux(&[klp::func!(
+        "msleep",
+        msleep,
+        checked_against = kernel::bindings::msleep
+    )]),
+    Object::module(
+        kernel::c_str!("signature_match_target"),
+        &[
+            // SAFETY: a compile test, never loaded; the first `msleep` of
+            // that module would be `void msleep(unsigned int)`.
+            unsafe {
+                klp::func!(
+                    "msleep",
+                    msleep,
+                    sympos = 1,
+                    checked_against = ::kernel::bindings::msleep
+                )
+            },
+        ],
+    ),
+]);
 
 klp::livepatch_module! {
     type: SignatureMatch,

@@ -36,10 +36,12 @@ unsafe extern "C" fn livepatch_meminfo_proc_show(m: *mut seq_file, _v: *mut c_vo
 }
 
 /// The objects, shared by both flavours of the patch.
-const OBJECTS: &[Object] = &[Object::vmlinux(&[klp::func!(
-    "meminfo_proc_show",
-    livepatch_meminfo_proc_show
-)])];
+const OBJECTS: &[Object] = &[Object::vmlinux(&[
+    // SAFETY: `static int meminfo_proc_show(struct seq_file *m, void *v)` in
+    // fs/proc/meminfo.c, and `livepatch_meminfo_proc_show` has that prototype
+    // as an `unsafe extern "C" fn`.
+    unsafe { klp::func!("meminfo_proc_show", livepatch_meminfo_proc_show) },
+])];
 
 /// The patch with `replace=0`: stacks on top of the others.
 static PATCH: Patch = Patch::new(OBJECTS).replace(false);
@@ -70,8 +72,14 @@ impl kernel::Module for TestKlpAtomicReplace {
         } else {
             &PATCH
         };
+        // SAFETY: `Registration::enable` needs to be init's last fallible
+        // step, with the registration kept in the module's state until module
+        // exit. It is init's only fallible step, so once it succeeds, init
+        // returns `Ok`; the registration goes into `Self`, the module's
+        // state, which `module!` drops only at module exit.
+        let registration = unsafe { Registration::enable(patch, module) }?;
         Ok(Self {
-            _registration: Registration::enable(patch, module)?,
+            _registration: registration,
         })
     }
 }

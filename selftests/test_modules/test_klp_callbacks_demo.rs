@@ -60,7 +60,13 @@ static PATCH: Patch = Patch::new(&[
     Object::module(kernel::c_str!("test_klp_callbacks_mod"), &[]).callbacks::<Demo>(),
     Object::module(
         kernel::c_str!("test_klp_callbacks_busy"),
-        &[klp::func!("busymod_work_func", patched_work_func)],
+        &[
+            // SAFETY: `busymod_work_func` is the `patchable!` entry
+            // `unsafe extern "C" fn(work: *mut work_struct)` of
+            // test_klp_callbacks_busy (a work function), and `patched_work_func`
+            // has that prototype as an `unsafe extern "C" fn`.
+            unsafe { klp::func!("busymod_work_func", patched_work_func) },
+        ],
     )
     .callbacks::<Demo>(),
 ])

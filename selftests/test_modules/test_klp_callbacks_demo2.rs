@@ -74,8 +74,14 @@ impl kernel::Module for TestKlpCallbacksDemo2 {
         } else {
             &PATCH
         };
+        // SAFETY: `Registration::enable` needs to be init's last fallible
+        // step, with the registration kept in the module's state until module
+        // exit. It is init's only fallible step, so once it succeeds, init
+        // returns `Ok`; the registration goes into `Self`, the module's
+        // state, which `module!` drops only at module exit.
+        let registration = unsafe { Registration::enable(patch, module) }?;
         Ok(Self {
-            _registration: Registration::enable(patch, module)?,
+            _registration: registration,
         })
     }
 }

@@ -44,10 +44,13 @@ unsafe extern "C" fn show_body(m: *mut seq_file, _v: *mut c_void) -> c_int {
 }
 
 /// Like the C module, a patch that does not replace others.
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "cmdline_proc_show",
-    livepatch_cmdline_proc_show::entry
-)])])
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)` in
+    // fs/proc/cmdline.c, and the `patchable!` entry of
+    // `livepatch_cmdline_proc_show` has that prototype as an
+    // `unsafe extern "C" fn`.
+    unsafe { klp::func!("cmdline_proc_show", livepatch_cmdline_proc_show::entry) },
+])])
 .replace(false);
 
 klp::livepatch_module! {

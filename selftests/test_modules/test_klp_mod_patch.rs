@@ -28,10 +28,13 @@ unsafe extern "C" fn livepatch_mod_target_show(m: *mut seq_file, _v: *mut c_void
 /// Like the C module, a patch that does not replace others.
 static PATCH: Patch = Patch::new(&[Object::module(
     kernel::c_str!("test_klp_mod_target"),
-    &[klp::func!(
-        "test_klp_mod_target_show",
-        livepatch_mod_target_show
-    )],
+    &[
+        // SAFETY: `test_klp_mod_target_show` is the `patchable!` entry
+        // `unsafe extern "C" fn(m: *mut seq_file, v: *mut c_void) -> c_int` of
+        // test_klp_mod_target (a seq_file show), and the replacement has that
+        // prototype as an `unsafe extern "C" fn`.
+        unsafe { klp::func!("test_klp_mod_target_show", livepatch_mod_target_show) },
+    ],
 )])
 .replace(false);
 

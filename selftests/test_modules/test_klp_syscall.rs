@@ -153,10 +153,12 @@ impl Drop for SysfsDir {
 }
 
 /// Not a cumulative patch, as in C.
-static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
-    "__x64_sys_getpid",
-    lp_sys_getpid
-)])])
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
+    // SAFETY: `long __x64_sys_getpid(const struct pt_regs *regs)`, the x86_64
+    // syscall wrapper `SYSCALL_DEFINE0(getpid)` defines, and `lp_sys_getpid`
+    // has that prototype as an `unsafe extern "C" fn`.
+    unsafe { klp::func!("__x64_sys_getpid", lp_sys_getpid) },
+])])
 .replace(false);
 
 klp::module! {
@@ -180,8 +182,15 @@ impl kernel::Module for TestKlpSyscall {
         let dir = SysfsDir::new()?;
         // The number of listed tasks, counted down by the patched getpid.
         NPIDS_PENDING.store(KLP_PIDS.count() as u32, Ordering::Relaxed);
+        // SAFETY: `Registration::enable` needs to be init's last fallible
+        // step, with the registration kept in the module's state until module
+        // exit. The sysfs directory and the count are set up above, so once
+        // enabling succeeds, init returns `Ok`; the registration goes into
+        // `Self`, the module's state, which `module!` drops only at module
+        // exit.
+        let registration = unsafe { Registration::enable(&PATCH, module) }?;
         Ok(Self {
-            _registration: Registration::enable(&PATCH, module)?,
+            _registration: registration,
             _dir: dir,
         })
     }

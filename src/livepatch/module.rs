@@ -80,8 +80,16 @@ macro_rules! livepatch_module {
 
         impl ::kernel::Module for $type {
             fn init(module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
+                // SAFETY: `Storage::enable` needs the module's init, with
+                // enabling its last fallible step, and the registration kept
+                // in the module's state until module exit. This is `module`'s
+                // init, and enabling is its only fallible step: once it
+                // succeeds, init returns `Ok`. The registration goes into
+                // `Self`, the module's state, which `module!` owns and drops
+                // only at module exit (no other code is given that value).
+                let registration = unsafe { __KLP_RS_STORAGE.enable(&$patch, module) }?;
                 ::core::result::Result::Ok(Self {
-                    _registration: __KLP_RS_STORAGE.enable(&$patch, module)?,
+                    _registration: registration,
                 })
             }
         }

@@ -203,8 +203,17 @@ impl<const OBJECTS: usize, const FUNCS: usize, const STATES: usize>
     /// Fails with `EINVAL` if the memory was sized for a smaller patch, and
     /// with `EBUSY` if it was used before (it is written only once, even if
     /// that first attempt failed) or this module already registered a patch.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Registration::enable`]: called from `module`'s init, as its
+    /// last fallible step (once it succeeds, init returns `Ok`), and the
+    /// returned [`StaticRegistration`] is kept in the module's state until
+    /// module exit. The core links this memory, part of the module's image,
+    /// into its lists from here on: a module whose init fails is freed by
+    /// the loader even though the core still holds it.
     #[inline]
-    pub fn enable(
+    pub unsafe fn enable(
         &'static self,
         desc: &'static Patch,
         module: &'static ThisModule,
@@ -230,8 +239,9 @@ impl<const OBJECTS: usize, const FUNCS: usize, const STATES: usize>
     }
 }
 
-/// A live patch enabled from a [`Storage`]. Keep it in the module's state:
-/// dropping it, when the module goes, forgets the module's current patch.
+/// A live patch enabled from a [`Storage`]. Keep it in the module's state
+/// ([`Storage::enable`]'s safety contract): dropping it, when the module goes,
+/// forgets the module's current patch.
 pub struct StaticRegistration {
     _private: (),
 }
@@ -258,7 +268,10 @@ impl Drop for StaticRegistration {
 /// core uses them. The core holds a reference to the patch module from
 /// `klp_enable_patch()` until the patch has been disabled and its kobjects
 /// released, so a `Registration` kept in the module's state is dropped only
-/// after the core is done with it.
+/// after the core is done with it. Nothing else is safe: dropped earlier, it
+/// frees structures the core still links to, and a module whose init fails
+/// after enabling is freed by the loader even though the core holds it. So
+/// [`Registration::enable`] is `unsafe`, and its caller guarantees both.
 ///
 /// # Invariants
 ///
@@ -308,8 +321,24 @@ impl Registration {
     /// `#[inline]` only so that a module that does not call it (one built with
     /// [`livepatch_module!`](crate::livepatch_module)) does not carry its code:
     /// the library is compiled into every module.
+    ///
+    /// # Safety
+    ///
+    /// Once this succeeds, the core links the structures into its lists and
+    /// sysfs and holds a reference to `module`, but the reference does not
+    /// keep the module's memory alive in every case, so the caller
+    /// guarantees:
+    ///
+    /// - It is called from `module`'s init, and it is the last fallible step
+    ///   of init: once it succeeds, init returns `Ok`. The module loader
+    ///   frees a module whose init failed, the core's reference
+    ///   notwithstanding, and with it the code of the replacement functions.
+    /// - The returned `Registration` is kept in the module's state until
+    ///   module exit, which runs only after the core has disabled and
+    ///   released the patch (and dropped its reference). Dropped any earlier,
+    ///   it frees structures the core still uses.
     #[inline]
-    pub fn enable(desc: &'static Patch, module: &'static ThisModule) -> Result<Self> {
+    pub unsafe fn enable(desc: &'static Patch, module: &'static ThisModule) -> Result<Self> {
         // SAFETY: zero bytes are a valid `klp_object` (see `zeroed`).
         let objects = unsafe { zeroed_vec(desc.object_slots()) }?;
         // SAFETY: zero bytes are a valid `klp_func` (see `zeroed`).

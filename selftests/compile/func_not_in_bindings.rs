@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0
+// klp-rs-compile: must-fail|checked_against must be a path into kernel::bindings|func!(.., checked_against = ..) rejects a declaration outside kernel::bindings
+
+//! Must NOT compile: `klp::func!` checked against a declaration of the
+//! module's own rather than the kernel's bindings. Its last segment is
+//! `msleep`, and the replacement matches it, but neither says anything about
+//! the C function `msleep()` (`void msleep(unsigned int)`).
+
+use klp::{Object, Patch};
+
+#[path = "../../src/lib.rs"]
+pub mod klp;
+
+/// A made-up `msleep()`, with the wrong parameter type.
+mod fake {
+    pub(crate) unsafe extern "C" fn msleep(_msecs: u64) {}
+}
+
+/// A replacement with the made-up signature.
+unsafe extern "C" fn msleep(_msecs: u64) {}
+
+static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
+    "msleep",
+    msleep,
+    checked_against = fake::msleep
+)])]);
+
+klp::livepatch_module! {
+    type: FuncNotInBindings,
+    patch: PATCH,
+    name: "func_not_in_bindings",
+    authors: ["klp-rs developers"],
+    description: "compile test: checked_against outside kernel::bindings",
+    license: "GPL",
+}
