@@ -64,7 +64,14 @@ static PATCH: Patch = Patch::new(&[
     Object::vmlinux(&[]).callbacks::<Handover>(),
     Object::module(
         kernel::c_str!("test_klp_callbacks_busy"),
-        &[klp::func!("busymod_work_func", patched_work_func)],
+        &[
+            // SAFETY: `busymod_work_func` of test_klp_callbacks_busy is the
+            // `patchable!` entry `extern "C" fn(work: *mut work_struct)` (the
+            // C module's `void busymod_work_func(struct work_struct *work)`),
+            // and `patched_work_func` is an `unsafe extern "C" fn` of that
+            // signature.
+            unsafe { klp::func!("busymod_work_func", patched_work_func) },
+        ],
     ),
 ])
 .states(&[READS.desc()]);
