@@ -73,6 +73,7 @@ fn callback_info(callback: &str, obj: &CallbackObject<'_>) {
 /// The callbacks of every object of the patch.
 struct DemoCallbacks;
 
+#[vtable]
 impl Callbacks for DemoCallbacks {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         callback_info("pre_patch_callback", obj);

@@ -15,6 +15,7 @@ pub fn object_name<'a>(obj: &'a CallbackObject<'_>) -> &'a CStr {
 /// Logs every callback, so the kernel log shows which patch's callbacks ran.
 pub struct LogCallbacks;
 
+#[vtable]
 impl Callbacks for LogCallbacks {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         pr_info!("pre_patch callback: {}\n", object_name(obj));

@@ -47,6 +47,7 @@ unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_i
 /// Sets up and releases the state around the logged callbacks.
 struct StateCallbacks;
 
+#[vtable]
 impl Callbacks for StateCallbacks {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         common::LogCallbacks::pre_patch(obj)?;

@@ -125,6 +125,7 @@ unsafe extern "C" fn livepatch_fix1_dummy_free(dummy: KBox<Dummy>) {
 /// Frees the shadow variables left when the patch goes.
 struct Fix1Callbacks;
 
+#[vtable]
 impl Callbacks for Fix1Callbacks {
     fn post_unpatch(obj: &CallbackObject<'_>) {
         if let Some(unpatched) = obj.unpatched() {

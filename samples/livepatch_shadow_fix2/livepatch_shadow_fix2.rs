@@ -123,6 +123,7 @@ unsafe extern "C" fn livepatch_fix2_dummy_free(dummy: KBox<Dummy>) {
 /// Frees the counters left when the patch goes.
 struct Fix2Callbacks;
 
+#[vtable]
 impl Callbacks for Fix2Callbacks {
     fn post_unpatch(obj: &CallbackObject<'_>) {
         if let Some(unpatched) = obj.unpatched() {

@@ -24,6 +24,7 @@ unsafe extern "C" fn cmdline_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_i
 /// Refuses to patch.
 struct FailingPrePatch;
 
+#[vtable]
 impl Callbacks for FailingPrePatch {
     fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
         pr_info!("pre_patch: refusing with -ENODEV\n");

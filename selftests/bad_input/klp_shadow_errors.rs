@@ -180,6 +180,7 @@ fn run_unpatched(c: &mut Checks, unpatched: &klp::Unpatched<'_>) -> Result {
 /// The vmlinux object's callbacks: the checks.
 struct VmlinuxChecks;
 
+#[vtable]
 impl Callbacks for VmlinuxChecks {
     fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
         let mut checks = Checks {
@@ -215,6 +216,7 @@ impl Callbacks for VmlinuxChecks {
 /// The module object's callbacks: log whether `post_unpatch` got the proof.
 struct ModuleProof;
 
+#[vtable]
 impl Callbacks for ModuleProof {
     fn post_unpatch(obj: &CallbackObject<'_>) {
         let state = obj

@@ -32,6 +32,7 @@ fn reads() -> Option<u64> {
 /// Takes the counter over, and releases it.
 struct Handover;
 
+#[vtable]
 impl Callbacks for Handover {
     fn post_patch(obj: &CallbackObject<'_>) {
         match READS.inherit(obj) {

@@ -24,6 +24,7 @@ fn count() -> u64 {
 
 struct Hooks;
 
+#[vtable]
 impl Callbacks for Hooks {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         if READS.prev(obj).is_none() {

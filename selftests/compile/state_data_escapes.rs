@@ -20,6 +20,7 @@ fn _unused() -> Ordering {
 
 struct Hooks;
 
+#[vtable]
 impl Callbacks for Hooks {
     fn post_patch(_obj: &CallbackObject<'_>) {
         let mut kept: Option<&AtomicU64> = None;

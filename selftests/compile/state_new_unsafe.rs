@@ -20,6 +20,7 @@ fn _unused() -> Ordering {
 
 struct Hooks;
 
+#[vtable]
 impl Callbacks for Hooks {
     fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
         let _ = KBox::new(0u8, GFP_KERNEL)?;

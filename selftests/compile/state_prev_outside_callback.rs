@@ -26,6 +26,7 @@ fn _unused() -> Ordering {
 
 struct Hooks;
 
+#[vtable]
 impl Callbacks for Hooks {
     fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
         pr_info!("{}\n", prev_version());

@@ -20,6 +20,7 @@ fn _unused() -> Ordering {
 
 struct Hooks;
 
+#[vtable]
 impl Callbacks for Hooks {
     fn pre_unpatch(obj: &CallbackObject<'_>) {
         drop(READS.take_data(obj));

@@ -27,6 +27,7 @@ klp::module_param! {
 /// The callbacks of every object: log, and fail pre-patch on request.
 struct Demo;
 
+#[vtable]
 impl Callbacks for Demo {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         callback_info("pre_patch_callback", obj);

@@ -23,6 +23,7 @@ klp::module_param! {
 /// The callbacks of the vmlinux object: log only.
 struct Demo2;
 
+#[vtable]
 impl Callbacks for Demo2 {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         callback_info("pre_patch_callback", obj);

@@ -79,6 +79,7 @@ fn free_loglevel_state(obj: &CallbackObject<'_>) {
 /// The callbacks of the vmlinux object.
 struct LoglevelCallbacks;
 
+#[vtable]
 impl Callbacks for LoglevelCallbacks {
     fn pre_patch(obj: &CallbackObject<'_>) -> Result {
         callback_info("pre_patch_callback", obj);

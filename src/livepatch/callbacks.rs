@@ -7,6 +7,7 @@ use super::registration;
 use core::ffi::c_int;
 use core::marker::PhantomData;
 use core::ptr;
+use kernel::error::VTABLE_DEFAULT_ERROR;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -117,6 +118,39 @@ impl CallbackObject<'_> {
         }
     }
 
+    /// Whether the core has patched this object's functions (the C
+    /// `obj->patched`): true from `post_patch` until `post_unpatch`, false
+    /// around them, and in `pre_patch`.
+    #[inline]
+    pub fn patched(&self) -> bool {
+        // `patched` is written by the core under `klp_mutex`, which the
+        // callback runs under.
+        // SAFETY: `ptr` is valid for the callback (type invariant), and the
+        // read races with no write (see above).
+        unsafe { (*self.ptr).patched }
+    }
+
+    /// The name of the module as the module loader knows it (the C
+    /// `obj->mod->name`), or `None` for vmlinux or a module that is not
+    /// loaded. It is the object's [`name`](Self::name) while the module is
+    /// there.
+    #[inline]
+    pub fn module_name(&self) -> Option<&CStr> {
+        // The core sets `mod` while the module is loaded and clears it only
+        // under `klp_mutex`, which the callback runs under, so the module
+        // and its name stay while the callback runs.
+        // SAFETY: `ptr` is valid for the callback (type invariant).
+        let module = unsafe { (*self.ptr).mod_ };
+        if module.is_null() {
+            return None;
+        }
+        // `name` is an array of `MODULE_NAME_LEN` bytes in the module,
+        // NUL-terminated by the loader, valid while the module is (above).
+        // SAFETY: `module` is non-null and valid (see above), and its name
+        // is a NUL-terminated string that outlives the returned reference.
+        Some(unsafe { CStr::from_char_ptr((*module).name.as_ptr()) })
+    }
+
     /// Whether this is the kernel image rather than a module.
     #[inline]
     pub fn is_vmlinux(&self) -> bool {
@@ -147,18 +181,21 @@ impl CallbackObject<'_> {
 
 /// Callbacks for one object of a patch, as a type with associated functions.
 ///
-/// Every function has an empty default, so implement only those you need.
-/// They run in process context under the core's `klp_mutex`, for vmlinux
-/// when the patch is enabled or disabled, and for a module object also when
-/// that module is loaded or removed while the patch is enabled. With atomic
-/// replace, only the callbacks of the newest patch run: the replaced patches'
-/// `pre_unpatch` and `post_unpatch` are skipped.
+/// Implement only those you need, in an `impl` marked `#[vtable]` (from the
+/// kernel's prelude): the core gets a C function for each one implemented,
+/// and `NULL` for the others, as a C live patch's `struct klp_callbacks`
+/// has. They run in process context under the core's `klp_mutex`, for
+/// vmlinux when the patch is enabled or disabled, and for a module object
+/// also when that module is loaded or removed while the patch is enabled.
+/// With atomic replace, only the callbacks of the newest patch run: the
+/// replaced patches' `pre_unpatch` and `post_unpatch` are skipped.
 ///
 /// # Examples
 ///
 /// ```ignore
 /// struct Hooks;
 ///
+/// #[vtable]
 /// impl klp::Callbacks for Hooks {
 ///     fn pre_patch(obj: &klp::CallbackObject<'_>) -> Result {
 ///         pr_info!("about to patch {:?}\n", obj.name());
@@ -168,19 +205,24 @@ impl CallbackObject<'_> {
 ///
 /// static PATCH: Patch = Patch::new(&[Object::vmlinux(&FUNCS).callbacks::<Hooks>()]);
 /// ```
+#[vtable]
 pub trait Callbacks {
     /// Runs before the object is patched. An error stops it from being
     /// patched: enabling the patch fails, or for a module loaded later, that
     /// module fails to load.
     fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
-        Ok(())
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Runs after the object is patched and the transition has finished.
-    fn post_patch(_obj: &CallbackObject<'_>) {}
+    fn post_patch(_obj: &CallbackObject<'_>) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
     /// Runs before the object is unpatched.
-    fn pre_unpatch(_obj: &CallbackObject<'_>) {}
+    fn pre_unpatch(_obj: &CallbackObject<'_>) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
     /// Runs after the object is unpatched and the transition has finished.
     /// Also runs when a transition is reverted, and after a failed
@@ -188,37 +230,65 @@ pub trait Callbacks {
     /// succeeded). For a module object it also runs when that module is
     /// removed, or fails to be patched while loading, with the patch still
     /// enabled: then [`CallbackObject::unpatched`] is `None`.
-    fn post_unpatch(_obj: &CallbackObject<'_>) {}
+    fn post_unpatch(_obj: &CallbackObject<'_>) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
-/// The C trampolines of one [`Callbacks`] implementation, for `klp_callbacks`.
+/// The C functions of one [`Callbacks`] implementation, for
+/// `klp_callbacks`: a trampoline for each callback it implements, `None`
+/// (`NULL`) for the others.
 #[derive(Clone, Copy)]
 pub struct CallbackTable {
-    pre_patch: unsafe extern "C" fn(*mut bindings::klp_object) -> c_int,
-    post_patch: unsafe extern "C" fn(*mut bindings::klp_object),
-    pre_unpatch: unsafe extern "C" fn(*mut bindings::klp_object),
-    post_unpatch: unsafe extern "C" fn(*mut bindings::klp_object),
+    pre_patch: Option<unsafe extern "C" fn(*mut bindings::klp_object) -> c_int>,
+    post_patch: Option<unsafe extern "C" fn(*mut bindings::klp_object)>,
+    pre_unpatch: Option<unsafe extern "C" fn(*mut bindings::klp_object)>,
+    post_unpatch: Option<unsafe extern "C" fn(*mut bindings::klp_object)>,
 }
 
 impl CallbackTable {
-    /// The trampolines that call `C`'s functions.
+    /// The trampolines of the callbacks `C` implements.
     pub const fn of<C: Callbacks>() -> Self {
         Self {
-            pre_patch: pre_patch_trampoline::<C>,
-            post_patch: post_patch_trampoline::<C>,
-            pre_unpatch: pre_unpatch_trampoline::<C>,
-            post_unpatch: post_unpatch_trampoline::<C>,
+            pre_patch: if C::HAS_PRE_PATCH {
+                Some(pre_patch_trampoline::<C>)
+            } else {
+                None
+            },
+            post_patch: if C::HAS_POST_PATCH {
+                Some(post_patch_trampoline::<C>)
+            } else {
+                None
+            },
+            pre_unpatch: if C::HAS_PRE_UNPATCH {
+                Some(pre_unpatch_trampoline::<C>)
+            } else {
+                None
+            },
+            post_unpatch: if C::HAS_POST_UNPATCH {
+                Some(post_unpatch_trampoline::<C>)
+            } else {
+                None
+            },
         }
+    }
+
+    /// Whether it has no callback at all (an `impl` with none).
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.pre_patch.is_none()
+            && self.post_patch.is_none()
+            && self.pre_unpatch.is_none()
+            && self.post_unpatch.is_none()
     }
 
     /// The `struct klp_callbacks` for the C side.
     #[inline]
     pub(crate) fn to_raw(self) -> bindings::klp_callbacks {
         bindings::klp_callbacks {
-            pre_patch: Some(self.pre_patch),
-            post_patch: Some(self.post_patch),
-            pre_unpatch: Some(self.pre_unpatch),
-            post_unpatch: Some(self.post_unpatch),
+            pre_patch: self.pre_patch,
+            post_patch: self.post_patch,
+            pre_unpatch: self.pre_unpatch,
+            post_unpatch: self.post_unpatch,
             post_unpatch_enabled: false,
         }
     }

@@ -138,7 +138,11 @@ impl Patch {
         let mut i = 0;
         while i < self.objects.len() {
             let obj = &self.objects[i];
-            if obj.funcs.is_empty() && obj.callbacks.is_none() {
+            let no_callbacks = match obj.callbacks {
+                Some(table) => table.is_empty(),
+                None => true,
+            };
+            if obj.funcs.is_empty() && no_callbacks {
                 return Err(PatchError::EmptyObject);
             }
             if let Some(name) = obj.name {
