@@ -203,13 +203,16 @@ pub fn read_patch(paths: &Paths, name: &str) -> Result<Patch> {
 }
 
 /// Reads every loaded live patch. Patches that disappear while being read
-/// (a finished unpatching transition) are left out.
+/// (a finished unpatching transition) are left out, and so are those the
+/// kernel is freeing: their attribute files go before their directory, so
+/// a poll may find the directory without `enabled` or `transition`.
 pub fn read_all(paths: &Paths) -> Result<Vec<Patch>> {
     let mut patches = Vec::new();
     for name in patch_names(paths)? {
         match read_patch(paths, &name) {
             Ok(p) => patches.push(p),
-            Err(_) if !paths.patch_dir(&name).exists() => {}
+            // Gone or going away (read_state says so): not a loaded patch.
+            Err(_) if matches!(read_state(paths, &name), Ok(None)) => {}
             Err(e) => return Err(e),
         }
     }
@@ -266,9 +269,14 @@ pub fn write_error(action: &str, err: io::Error, einval: &str) -> Error {
     }
 }
 
-/// Subdirectories of `dir`, sorted by name.
+/// Subdirectories of `dir`, sorted by name; none if `dir` has just gone
+/// (the kernel removes a patch's objects and functions while freeing it).
 fn subdirs(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(format!("read {}", dir.display()), e))?;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("read {}", dir.display()), e)),
+    };
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(format!("read {}", dir.display()), e))?;

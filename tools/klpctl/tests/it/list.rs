@@ -197,3 +197,35 @@ fn list_table_shows_stack_order_only_where_the_kernel_has_it() {
         ]
     );
 }
+
+#[test]
+fn list_skips_a_patch_the_kernel_is_freeing() {
+    // The kernel removes a patch's attribute files before its directory:
+    // a monitor polling `list` sees a directory without `enabled` and
+    // `transition` (and objects going away).
+    let tree = two_patches();
+    tree.add_patch("going", false, false);
+    tree.add_object("going", "vmlinux", false, &["f,0"]);
+    for attr in ["enabled", "transition", "replace", "force"] {
+        std::fs::remove_file(tree.patch_dir("going").join(attr)).unwrap();
+    }
+    let text = list_table(&tree);
+    assert!(!text.contains("going"), "{text}");
+    assert!(text.contains("livepatch_sample"), "{text}");
+
+    let loader = FakeLoader::new(&tree);
+    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), true, out));
+    r.unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let names: Vec<&str> = v["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["klp_ext4_fix", "livepatch_sample"]);
+
+    // Only `transition` gone, `enabled` still there: going away too.
+    std::fs::write(tree.patch_dir("going").join("enabled"), "0\n").unwrap();
+    assert!(!list_table(&tree).contains("going"));
+}
