@@ -19,9 +19,11 @@ fn main() -> ExitCode {
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),
-        // `klpctl list | head`: the reader went away; nothing to report.
+        // `klpctl list | head`: the reader went away and wants no more;
+        // like other tools, stop quietly (exit 0, as ripgrep does, so that
+        // `set -o pipefail` scripts do not fail on a `head`).
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-            ExitCode::from(exit::ERROR as u8)
+            ExitCode::from(exit::OK as u8)
         }
         Err(e) => {
             eprintln!("klpctl: error: {e}");

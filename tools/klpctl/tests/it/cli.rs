@@ -163,3 +163,24 @@ fn unload_of_a_stuck_transition_exits_3_and_keeps_the_module() {
     );
     assert!(tree.root().join("sys/module/livepatch_sample").exists());
 }
+
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    // `klpctl list --json | head -c1`: the reader is gone before klpctl
+    // writes (the read end closed here already, so every write fails with
+    // EPIPE, deterministically).
+    let tree = FakeTree::stalled_patching();
+    for args in [&["list", "--json"][..], &["list"], &["blockers"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = Command::new(env!("CARGO_BIN_EXE_klpctl"))
+            .arg("--root")
+            .arg(tree.root())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(exit::OK), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}: no message");
+    }
+}
