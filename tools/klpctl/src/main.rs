@@ -3,14 +3,12 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use klpctl::cli::Cli;
 use klpctl::error::{Error, exit};
 use klpctl::loader::KernelLoader;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse_checked(std::env::args_os()).unwrap_or_else(|e| e.exit());
     // Not `stdout().lock()`: the progress bar's ticker thread writes to
     // stdout too, and would wait forever for a lock held here.
     let mut out = io::stdout();
