@@ -54,7 +54,8 @@ pub enum Command {
     /// Show the progress of the transition in progress.
     #[command(after_help = EXIT_CODES_HELP)]
     Status {
-        /// The patch (default: the one in transition).
+        /// The patch (default: the one in transition); a .ko path or a
+        /// name with - for _ also names it, as with modprobe.
         patch: Option<String>,
         /// Follow the transition with a progress bar until it finishes.
         #[arg(long)]
@@ -70,7 +71,8 @@ pub enum Command {
     /// Show the tasks that block the transition, with their kernel stacks.
     #[command(after_help = EXIT_CODES_HELP)]
     Blockers {
-        /// The patch (default: the one in transition).
+        /// The patch (default: the one in transition); a .ko path or a
+        /// name with - for _ also names it, as with modprobe.
         patch: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -106,7 +108,7 @@ pub enum Command {
     /// Disable a patch and wait for the unpatching transition.
     #[command(after_help = EXIT_CODES_HELP)]
     Disable {
-        /// The patch.
+        /// The patch; a .ko path or a name with - for _ also names it.
         patch: String,
         /// Stop waiting after S seconds (exit code 3); the unpatching goes
         /// on in the kernel. Default: no limit.
@@ -120,7 +122,8 @@ pub enum Command {
     /// Disable a patch if enabled, wait for the unpatching, remove its module.
     #[command(after_help = EXIT_CODES_HELP)]
     Unload {
-        /// The patch (= module name).
+        /// The patch (= module name); a .ko path or a name with - for _
+        /// also names it.
         patch: String,
         /// Give up after S seconds without removing the module (exit code 3).
         #[arg(long, value_name = "S", value_parser = parse_secs, default_value = "60")]

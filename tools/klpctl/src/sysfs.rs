@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::paths::{Paths, check_name};
+use crate::paths::{Paths, check_name, module_name_from, valid_module_name};
 
 /// One loaded live patch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,15 +119,21 @@ pub fn patch_names(paths: &Paths) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Checks that `name` is a loaded live patch; fails with
-/// [`Error::UnknownPatch`] (listing the loaded ones) otherwise.
-pub fn require_patch(paths: &Paths, name: &str) -> Result<()> {
+/// The loaded live patch that the command-line argument `arg` names: the
+/// patch of that name, or else the one `arg` names as modprobe takes
+/// module names (a `.ko` path, `-` for `_`: see [`module_name_from`]).
+/// Fails with [`Error::UnknownPatch`] (listing the loaded ones) otherwise.
+pub fn resolve_patch(paths: &Paths, arg: &str) -> Result<String> {
     let known = patch_names(paths)?;
-    if check_name(name) && known.iter().any(|k| k == name) {
-        Ok(())
+    if check_name(arg) && known.iter().any(|k| k == arg) {
+        return Ok(arg.to_string());
+    }
+    let name = module_name_from(arg);
+    if valid_module_name(&name) && known.contains(&name) {
+        Ok(name)
     } else {
         Err(Error::UnknownPatch {
-            name: name.to_string(),
+            name: arg.to_string(),
             known,
         })
     }

@@ -46,10 +46,7 @@ pub struct BlockersJson<'a> {
 pub fn blockers(env: &Env, patch: Option<&str>, json: bool, out: &mut dyn Write) -> Result<()> {
     let paths = &env.paths;
     let patch = match patch {
-        Some(p) => {
-            sysfs::require_patch(paths, p)?;
-            Some(p.to_string())
-        }
+        Some(p) => Some(sysfs::resolve_patch(paths, p)?),
         None => sysfs::transition_patch(paths)?,
     };
     let snapshot = match &patch {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{Env, say, secs};
 use crate::error::{Error, Result};
-use crate::paths::check_name;
+use crate::paths::{check_name, module_name_from, valid_module_name};
 use crate::progress::Reporter;
 use crate::sysfs;
 use crate::transition::Snapshot;
@@ -89,8 +89,8 @@ fn wait_gone(
 
 /// Disables a patch and waits until the unpatching transition is over and
 /// the patch has left sysfs. The module stays loaded.
-pub fn disable(env: &Env, name: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
-    sysfs::require_patch(&env.paths, name)?;
+pub fn disable(env: &Env, patch: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
+    let name = &sysfs::resolve_patch(&env.paths, patch)?;
     start_disable(env, name, out)?;
     let elapsed = wait_gone(env, name, opts, "it goes on in the kernel; ", out)?;
     say!(
@@ -104,18 +104,26 @@ pub fn disable(env: &Env, name: &str, opts: &WaitOptions, out: &mut dyn Write) -
 
 /// Disables a patch if needed, waits for the unpatching, then removes its
 /// module. Refuses to remove the module while the transition is unfinished.
-pub fn unload(env: &Env, name: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
+/// `patch` is a patch or module name, or a `.ko` path (see
+/// [`sysfs::resolve_patch`]).
+pub fn unload(env: &Env, patch: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
     let paths = &env.paths;
     paths.require_livepatch()?;
     let unknown = || -> Result<Error> {
         Ok(Error::UnknownPatch {
-            name: name.to_string(),
+            name: patch.to_string(),
             known: sysfs::patch_names(paths)?,
         })
     };
-    if !check_name(name) {
-        return Err(unknown()?);
-    }
+    let name = &if check_name(patch) && paths.patch_dir(patch).is_dir() {
+        patch.to_string()
+    } else {
+        let name = module_name_from(patch);
+        if !valid_module_name(&name) {
+            return Err(unknown()?);
+        }
+        name
+    };
     if paths.patch_dir(name).is_dir() {
         start_disable(env, name, out)?;
         let refusal = format!("not removing module {name}; ");

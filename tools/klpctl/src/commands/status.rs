@@ -45,10 +45,7 @@ pub(crate) fn percent(s: &TransitionStatus) -> usize {
 pub fn status(env: &Env, opts: &StatusOptions, out: &mut dyn Write) -> Result<()> {
     let paths = &env.paths;
     let patch = match &opts.patch {
-        Some(p) => {
-            sysfs::require_patch(paths, p)?;
-            Some(p.clone())
-        }
+        Some(p) => Some(sysfs::resolve_patch(paths, p)?),
         None => sysfs::transition_patch(paths)?,
     };
     let snapshot = match &patch {

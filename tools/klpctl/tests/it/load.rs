@@ -338,3 +338,53 @@ fn load_signal_after_writes_the_signal_knob_where_there_is_one() {
     );
     assert!(text.contains("patching complete after"), "{text}");
 }
+
+#[test]
+fn load_refuses_module_names_the_kernel_would_not_have_and_shows_them_escaped() {
+    let tree = FakeTree::new();
+    let mut loader = FakeLoader::new(&tree);
+    loader.start_in_transition = false;
+    let long = "a".repeat(300);
+    let cases: [(&str, &str); 6] = [
+        ("\x1b[31mred", "\\u{1b}[31mred"),
+        ("two\nlines", "two\\nlines"),
+        ("has space", "has space"),
+        ("dash-ed", "dash-ed"),
+        ("dotted.name", "dotted.name"),
+        (&long, "aaaaaaaa"),
+    ];
+    for (i, (name, shown)) in cases.into_iter().enumerate() {
+        let ko = tree.write_file(&format!("m{i}.ko"), &elf(1, Some(&livepatch_modinfo(name))));
+        let (r, text) = capture(|out| {
+            commands::load(&env(&tree, &loader), &load_opts(ko, quick(Some(0.2))), out)
+        });
+        let err = r.unwrap_err();
+        assert_eq!(err.exit_code(), exit::NOT_LIVEPATCH, "{name:?}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains("invalid module name"), "{msg}");
+        assert!(msg.contains(shown), "{name:?}: {msg}");
+        assert!(
+            !msg.contains(['\x1b', '\n']) && !text.contains(['\x1b', '\n']) || text.is_empty(),
+            "{name:?} echoed raw: {msg} / {text}"
+        );
+        assert!(msg.len() < 250, "a 300-character name is cut short: {msg}");
+    }
+    assert!(loader.inserted().is_empty());
+
+    // Without name=, the file name gives it, with - turned into _.
+    let ko = tree.write_file(
+        "my-patch.ko",
+        &elf(1, Some(b"livepatch=Y\0vermagic=6.12.0 SMP\0")),
+    );
+    let mut opts = load_opts(ko, quick(Some(0.2)));
+    opts.wait = false;
+    let (r, _) = capture(|out| commands::load(&env(&tree, &loader), &opts, out));
+    r.unwrap();
+    // 55 characters is the longest name the kernel takes.
+    let ko = tree.write_file("max.ko", &elf(1, Some(&livepatch_modinfo(&"b".repeat(55)))));
+    let mut opts = load_opts(ko, quick(Some(0.2)));
+    opts.wait = false;
+    let (r, _) = capture(|out| commands::load(&env(&tree, &loader), &opts, out));
+    r.unwrap();
+    assert_eq!(loader.inserted(), ["my_patch".to_string(), "b".repeat(55)]);
+}

@@ -216,3 +216,82 @@ fn unload_of_an_unknown_patch() {
         "unknown patch 'nope': no live patches are loaded"
     );
 }
+
+#[test]
+fn patch_names_are_taken_as_modprobe_takes_module_names() {
+    // A path, a .ko suffix, - for _: all name livepatch_sample.
+    let tree = enabled_patch();
+    tree.set(NAME, "transition", "1\n");
+    let loader = FakeLoader::new(&tree);
+    for arg in [
+        "livepatch-sample",
+        "livepatch_sample.ko",
+        "/lib/modules/6.12.0/extra/livepatch-sample.ko",
+        "./livepatch_sample.ko.xz",
+    ] {
+        let mut o = klpctl::commands::StatusOptions {
+            patch: Some(arg.to_string()),
+            watch: false,
+            interval: Duration::from_millis(10),
+            json: false,
+        };
+        let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &o, out));
+        r.unwrap_or_else(|e| panic!("status {arg}: {e}"));
+        assert!(
+            text.contains("patch:       livepatch_sample"),
+            "{arg}: {text}"
+        );
+        o.json = true;
+        let (r, text) =
+            capture(|out| commands::blockers(&env(&tree, &loader), Some(arg), false, out));
+        r.unwrap_or_else(|e| panic!("blockers {arg}: {e}"));
+        assert!(
+            text.starts_with("livepatch_sample is patching"),
+            "{arg}: {text}"
+        );
+    }
+    tree.set(NAME, "transition", "0\n");
+
+    let kernel = kernel_unpatches(&tree, true);
+    let (r, _) = capture(|out| {
+        commands::disable(
+            &env(&tree, &loader),
+            "livepatch-sample.ko",
+            &quick(Some(5.0)),
+            out,
+        )
+    });
+    kernel.join().unwrap();
+    r.unwrap();
+    assert!(!tree.patch_dir(NAME).exists());
+
+    // The patch has gone, its module stays: unload by file name.
+    let (r, text) = capture(|out| {
+        commands::unload(
+            &env(&tree, &loader),
+            "./livepatch-sample.ko",
+            &quick(Some(1.0)),
+            out,
+        )
+    });
+    r.unwrap();
+    assert_eq!(loader.removed(), [NAME]);
+    assert!(
+        text.ends_with("removed module livepatch_sample\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_patch_names_are_shown_escaped() {
+    let tree = enabled_patch();
+    let loader = FakeLoader::new(&tree);
+    let (r, _) =
+        capture(|out| commands::disable(&env(&tree, &loader), "x\x1b[2Jy", &quick(None), out));
+    let err = r.unwrap_err();
+    assert_eq!(err.exit_code(), exit::NOT_FOUND);
+    assert_eq!(
+        err.to_string(),
+        "unknown patch 'x\\u{1b}[2Jy': loaded live patches: livepatch_sample"
+    );
+}
