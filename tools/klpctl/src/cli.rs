@@ -212,9 +212,16 @@ impl Cli {
         Ok(())
     }
 
-    /// Runs the subcommand with `loader`, writing to `out`; `tty` says
-    /// whether `out` is a terminal (progress bars).
-    pub fn run(self, loader: &dyn ModuleLoader, tty: bool, out: &mut dyn Write) -> Result<()> {
+    /// Runs the subcommand with `loader`, writing its data to `out` and
+    /// warnings and progress to `err`; `tty` says whether `err` is a
+    /// terminal (progress bars).
+    pub fn run(
+        self,
+        loader: &dyn ModuleLoader,
+        tty: bool,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Result<()> {
         let env = Env {
             paths: Paths::new(self.root),
             loader,
@@ -222,7 +229,7 @@ impl Cli {
         };
         let poll = Duration::from_millis;
         match self.command {
-            Command::List { json } => commands::list(&env, json, out),
+            Command::List { json } => commands::list(&env, json, out, err),
             Command::Status {
                 patch,
                 watch,
@@ -237,9 +244,10 @@ impl Cli {
                     json,
                 },
                 out,
+                err,
             ),
             Command::Blockers { patch, json } => {
-                commands::blockers(&env, patch.as_deref(), json, out)
+                commands::blockers(&env, patch.as_deref(), json, out, err)
             }
             Command::Load {
                 module,
@@ -264,6 +272,7 @@ impl Cli {
                     },
                 },
                 out,
+                err,
             ),
             Command::Disable {
                 patch,
@@ -278,6 +287,7 @@ impl Cli {
                     ..WaitOptions::default()
                 },
                 out,
+                err,
             ),
             Command::Unload {
                 patch,
@@ -292,6 +302,7 @@ impl Cli {
                     ..WaitOptions::default()
                 },
                 out,
+                err,
             ),
         }
     }

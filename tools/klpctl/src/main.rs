@@ -9,11 +9,12 @@ use klpctl::loader::KernelLoader;
 
 fn main() -> ExitCode {
     let cli = Cli::try_parse_checked(std::env::args_os()).unwrap_or_else(|e| e.exit());
-    // Not `stdout().lock()`: the progress bar's ticker thread writes to
-    // stdout too, and would wait forever for a lock held here.
+    // Not `stderr().lock()`: the progress bar's ticker thread writes to
+    // stderr too, and would wait forever for a lock held here.
     let mut out = io::stdout();
-    let tty = out.is_terminal();
-    let result = cli.run(&KernelLoader, tty, &mut out);
+    let mut err = io::stderr();
+    let tty = err.is_terminal();
+    let result = cli.run(&KernelLoader, tty, &mut out, &mut err);
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),

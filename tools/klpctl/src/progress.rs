@@ -36,11 +36,12 @@ pub fn describe(status: &TransitionStatus) -> String {
 }
 
 impl Reporter {
-    /// A reporter drawing a progress bar on stdout if `tty`, else writing
-    /// plain lines to the output given to each call.
+    /// A reporter drawing a progress bar on stderr if `tty` (stderr is a
+    /// terminal), else writing plain lines to the output given to each
+    /// call (stderr too, in klpctl: progress is not data).
     pub fn new(tty: bool) -> Self {
         let bar = tty.then(|| {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} tasks switched  {msg}",
             ) {

@@ -71,10 +71,10 @@ fn wait_gone(
     name: &str,
     opts: &WaitOptions,
     refusal: &str,
-    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<Duration> {
     let mut reporter = Reporter::new(env.tty);
-    let outcome = wait::wait_for(&env.paths, name, Goal::PatchGone, opts, &mut reporter, out)?;
+    let outcome = wait::wait_for(&env.paths, name, Goal::PatchGone, opts, &mut reporter, err)?;
     reporter.finish();
     match outcome {
         WaitOutcome::Done { elapsed, .. } => Ok(elapsed),
@@ -89,10 +89,16 @@ fn wait_gone(
 
 /// Disables a patch and waits until the unpatching transition is over and
 /// the patch has left sysfs. The module stays loaded.
-pub fn disable(env: &Env, patch: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
+pub fn disable(
+    env: &Env,
+    patch: &str,
+    opts: &WaitOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let name = &sysfs::resolve_patch(&env.paths, patch)?;
     start_disable(env, name, out)?;
-    let elapsed = wait_gone(env, name, opts, "it goes on in the kernel; ", out)?;
+    let elapsed = wait_gone(env, name, opts, "it goes on in the kernel; ", err)?;
     say!(
         out,
         "{name}: unpatching complete after {}; its module is still loaded \
@@ -106,7 +112,13 @@ pub fn disable(env: &Env, patch: &str, opts: &WaitOptions, out: &mut dyn Write) 
 /// module. Refuses to remove the module while the transition is unfinished.
 /// `patch` is a patch or module name, or a `.ko` path (see
 /// [`sysfs::resolve_patch`]).
-pub fn unload(env: &Env, patch: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
+pub fn unload(
+    env: &Env,
+    patch: &str,
+    opts: &WaitOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let paths = &env.paths;
     paths.require_livepatch()?;
     let unknown = || -> Result<Error> {
@@ -127,7 +139,7 @@ pub fn unload(env: &Env, patch: &str, opts: &WaitOptions, out: &mut dyn Write) -
     if paths.patch_dir(name).is_dir() {
         start_disable(env, name, out)?;
         let refusal = format!("not removing module {name}; ");
-        let elapsed = wait_gone(env, name, opts, &refusal, out)?;
+        let elapsed = wait_gone(env, name, opts, &refusal, err)?;
         say!(out, "{name}: unpatching complete after {}", secs(elapsed));
     } else {
         let module_dir = paths.module_dir(name);

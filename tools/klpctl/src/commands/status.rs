@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Env, JSON_VERSION, say, secs};
+use super::{Env, JSON_VERSION, diag, say, secs};
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
 use crate::sysfs;
@@ -42,7 +42,12 @@ pub(crate) fn percent(s: &TransitionStatus) -> usize {
 }
 
 /// Shows (or with `watch`, follows) the transition of a patch.
-pub fn status(env: &Env, opts: &StatusOptions, out: &mut dyn Write) -> Result<()> {
+pub fn status(
+    env: &Env,
+    opts: &StatusOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let paths = &env.paths;
     let patch = match &opts.patch {
         Some(p) => Some(sysfs::resolve_patch(paths, p)?),
@@ -79,7 +84,7 @@ pub fn status(env: &Env, opts: &StatusOptions, out: &mut dyn Write) -> Result<()
     };
     let s = &snapshot.status;
     if let Some(warning) = s.unreadable_warning() {
-        say!(out, "{warning}");
+        diag!(err, "{warning}");
     }
     if !opts.watch {
         say!(out, "patch:       {}", s.patch);
@@ -113,7 +118,7 @@ pub fn status(env: &Env, opts: &StatusOptions, out: &mut dyn Write) -> Result<()
         Goal::TransitionDone,
         &wait_opts,
         &mut reporter,
-        out,
+        err,
     )?;
     reporter.finish();
     if let WaitOutcome::Done { elapsed, state } = outcome {

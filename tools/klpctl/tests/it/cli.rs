@@ -234,3 +234,20 @@ fn a_closed_stdout_pipe_ends_quietly() {
         assert_eq!(stderr(&o), "", "{args:?}: no message");
     }
 }
+
+#[test]
+fn warnings_go_to_stderr_and_data_to_stdout() {
+    let tree = FakeTree::stalled_patching();
+    // A patch_state that cannot be read (a directory: root reads any file).
+    std::fs::create_dir_all(tree.task_dir(500, 500).join("patch_state")).unwrap();
+    for args in [&["status"][..], &["blockers"]] {
+        let o = klpctl(&tree, args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("warning: the patch_state of 1 tasks could not be read"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(!stdout(&o).contains("warning"), "{args:?}: {}", stdout(&o));
+    }
+}
