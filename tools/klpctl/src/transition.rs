@@ -40,6 +40,14 @@ impl Direction {
         }
     }
 
+    /// The other direction (that of a reversed transition).
+    pub fn reversed(self) -> Self {
+        match self {
+            Direction::Patching => Direction::Unpatching,
+            Direction::Unpatching => Direction::Patching,
+        }
+    }
+
     /// `"patching"` or `"unpatching"`.
     pub fn as_str(self) -> &'static str {
         match self {

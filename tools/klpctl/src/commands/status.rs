@@ -9,7 +9,7 @@ use super::{Env, JSON_VERSION, diag, say, secs};
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
 use crate::sysfs;
-use crate::transition::{self, TransitionStatus};
+use crate::transition::{self, Direction, TransitionStatus};
 use crate::wait::{self, Goal, WaitOptions, WaitOutcome};
 
 /// Options of `klpctl status`.
@@ -122,18 +122,31 @@ pub fn status(
     )?;
     reporter.finish();
     if let WaitOutcome::Done { elapsed, state } = outcome {
-        let result = match state {
-            Some(st) if st.enabled => "patched",
-            Some(_) => "unpatched",
-            None => "unpatched, patch removed",
+        // The direction at the end: the transition may have been reversed
+        // (`enabled` written meanwhile); a patch gone was unpatched.
+        let (end, result) = match state {
+            Some(st) if st.enabled => (Direction::Patching, "patched"),
+            Some(_) => (Direction::Unpatching, "unpatched"),
+            None => (Direction::Unpatching, "unpatched, patch removed"),
         };
-        say!(
-            out,
-            "{}: {} transition finished after {} ({result})",
-            s.patch,
-            s.direction.as_str(),
-            secs(elapsed)
-        );
+        if end == s.direction {
+            say!(
+                out,
+                "{}: {} transition finished after {} ({result})",
+                s.patch,
+                end.as_str(),
+                secs(elapsed)
+            );
+        } else {
+            say!(
+                out,
+                "{}: the {} transition was reversed; {} finished after {} ({result})",
+                s.patch,
+                s.direction.as_str(),
+                end.as_str(),
+                secs(elapsed)
+            );
+        }
     }
     Ok(())
 }

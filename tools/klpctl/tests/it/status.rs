@@ -184,3 +184,47 @@ fn status_warns_when_some_patch_states_are_unreadable() {
         .unwrap();
     assert_eq!(snap.status.unreadable_tasks, 1);
 }
+
+#[test]
+fn status_watch_reports_a_reversal_when_it_happens() {
+    let tree = FakeTree::stalled_patching();
+    let loader = FakeLoader::new(&tree);
+    let root = tree.root().to_path_buf();
+    // The "kernel": `enabled` written 0 mid-transition reverses it; the
+    // counts stay 2 of 4 (tasks 1 and 100 are the ones to go back now);
+    // then the unpatching finishes.
+    let kernel = std::thread::spawn(move || {
+        let t = FakeTree::at(&root);
+        std::thread::sleep(Duration::from_millis(100));
+        t.set("livepatch_sample", "enabled", "0\n");
+        std::thread::sleep(Duration::from_millis(200));
+        t.set_patch_state(1, 1, 0);
+        t.set_patch_state(100, 100, 0);
+        t.set("livepatch_sample", "transition", "0\n");
+    });
+    let mut o = opts(None);
+    o.watch = true;
+    let (r, text, diag) =
+        capture_both(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
+    kernel.join().unwrap();
+    r.unwrap();
+    let reversed = diag
+        .lines()
+        .position(|l| {
+            l.contains("livepatch_sample: the patching transition was reversed: now unpatching")
+        })
+        .unwrap_or_else(|| panic!("no reversal reported:\n{diag}"));
+    assert!(
+        diag.lines()
+            .skip(reversed)
+            .any(|l| l.contains("] unpatching livepatch_sample: 2 of 4 tasks")),
+        "{diag}"
+    );
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "livepatch_sample: the patching transition was reversed; unpatching finished after "
+        ) && last.ends_with("(unpatched)"),
+        "{text}"
+    );
+}
