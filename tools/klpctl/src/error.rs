@@ -42,7 +42,11 @@ pub enum Error {
     },
 
     /// No live patch of that name is loaded.
-    #[error("unknown patch '{name}': {}", known_list(known))]
+    #[error(
+        "unknown patch '{}': {}",
+        crate::paths::escape_name(name),
+        known_list(known)
+    )]
     UnknownPatch {
         /// The name asked for.
         name: String,

@@ -74,6 +74,10 @@ impl ModuleLoader for KernelLoader {
     }
 }
 
+/// What `ENOSYS` from `finit_module(2)` or `delete_module(2)` means.
+const NO_MODULES: &str = "this kernel has no module support (CONFIG_MODULES is not set), \
+     or a seccomp filter (e.g. a container's) blocks the module system calls";
+
 /// Words an errno of `finit_module(2)` for a live patch module.
 pub fn insert_error(action: &str, module: &LivepatchModule, err: io::Error) -> Error {
     let name = &module.name;
@@ -106,6 +110,7 @@ pub fn insert_error(action: &str, module: &LivepatchModule, err: io::Error) -> E
                 .into(),
         ),
         Some(libc::ENODEV) => kernel("the livepatch core is not available".into()),
+        Some(libc::ENOSYS) => kernel(NO_MODULES.into()),
         _ => Error::io(action, err),
     }
 }
@@ -120,6 +125,11 @@ pub fn remove_error(action: &str, name: &str, err: io::Error) -> Error {
         )),
         Some(libc::EPERM) => Error::NotRoot {
             action: action.to_string(),
+        },
+        Some(libc::ENOSYS) => Error::Kernel {
+            action: action.to_string(),
+            message: NO_MODULES.into(),
+            source: err,
         },
         _ => Error::io(action, err),
     }
@@ -155,6 +165,19 @@ mod tests {
         assert_eq!(e.exit_code(), exit::PERMISSION);
         let e = insert_error("load p.ko", &m, errno(libc::EBUSY));
         assert_eq!(e.exit_code(), exit::BUSY);
+    }
+
+    #[test]
+    fn enosys_means_a_kernel_without_module_support() {
+        let e = insert_error("load p.ko", &module(), errno(libc::ENOSYS));
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("load p.ko: this kernel has no module support (CONFIG_MODULES"),
+            "{msg}"
+        );
+        assert_eq!(e.exit_code(), exit::ERROR);
+        let e = remove_error("remove module p", "p", errno(libc::ENOSYS));
+        assert!(e.to_string().contains("CONFIG_MODULES"), "{e}");
     }
 
     #[test]

@@ -3,25 +3,26 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use klpctl::cli::Cli;
 use klpctl::error::{Error, exit};
 use klpctl::loader::KernelLoader;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // Not `stdout().lock()`: the progress bar's ticker thread writes to
-    // stdout too, and would wait forever for a lock held here.
+    let cli = Cli::try_parse_checked(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    // Not `stderr().lock()`: the progress bar's ticker thread writes to
+    // stderr too, and would wait forever for a lock held here.
     let mut out = io::stdout();
-    let tty = out.is_terminal();
-    let result = cli.run(&KernelLoader, tty, &mut out);
+    let mut err = io::stderr();
+    let tty = err.is_terminal();
+    let result = cli.run(&KernelLoader, tty, &mut out, &mut err);
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),
-        // `klpctl list | head`: the reader went away; nothing to report.
+        // `klpctl list | head`: the reader went away and wants no more;
+        // like other tools, stop quietly (exit 0, as ripgrep does, so that
+        // `set -o pipefail` scripts do not fail on a `head`).
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-            ExitCode::from(exit::ERROR as u8)
+            ExitCode::from(exit::OK as u8)
         }
         Err(e) => {
             eprintln!("klpctl: error: {e}");

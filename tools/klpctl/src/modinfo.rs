@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use object::{Object, ObjectKind, ObjectSection};
 
 use crate::error::{Error, Result};
+use crate::paths::{MODULE_NAME_MAX, escape_name, module_name_from, valid_module_name};
 
 /// The `key=value` entries of a module's `.modinfo`, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,8 +80,15 @@ pub fn check_livepatch_module(path: &Path) -> Result<LivepatchModule> {
         Some(n) if !n.is_empty() => n.to_string(),
         _ => name_from_file(path),
     };
-    if !crate::paths::check_name(&name) {
-        return Err(refuse(path, &format!("invalid module name {name:?}")));
+    if !valid_module_name(&name) {
+        return Err(refuse(
+            path,
+            &format!(
+                "invalid module name \"{}\": a module name is 1 to {MODULE_NAME_MAX} \
+                 characters of A-Z, a-z, 0-9 and _",
+                escape_name(&name)
+            ),
+        ));
     }
     Ok(LivepatchModule {
         path: path.to_path_buf(),
@@ -141,12 +149,11 @@ fn compression(data: &[u8]) -> Option<&'static str> {
 
 /// `foo-bar.ko` → `foo_bar` (the kernel turns `-` into `_` in module names).
 fn name_from_file(path: &Path) -> String {
-    let stem = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let stem = stem.strip_suffix(".ko").unwrap_or(stem);
-    stem.replace('-', "_")
+    module_name_from(
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]

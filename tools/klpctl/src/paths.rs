@@ -65,3 +65,82 @@ impl Paths {
 pub fn check_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
+
+/// The longest module name the kernel takes (`MODULE_NAME_LEN` - 1).
+pub const MODULE_NAME_MAX: usize = 55;
+
+/// Is `name` a module (and patch) name as the kernel makes them: 1 to
+/// [`MODULE_NAME_MAX`] characters of `[A-Za-z0-9_]`?
+pub fn valid_module_name(name: &str) -> bool {
+    (1..=MODULE_NAME_MAX).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The module name an argument stands for, as modprobe and kpatch take
+/// it: the last component of a path, without a `.ko` (or compressed
+/// `.ko.xz`, `.ko.zst`, `.ko.gz`) suffix, with `-` turned into `_` as the
+/// kernel does. `/x/livepatch-sample.ko` → `livepatch_sample`. The result
+/// still has to be checked with [`valid_module_name`].
+pub fn module_name_from(arg: &str) -> String {
+    let base = arg.rsplit('/').next().unwrap_or(arg);
+    let base = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+        .iter()
+        .find_map(|suffix| base.strip_suffix(suffix))
+        .unwrap_or(base);
+    base.replace('-', "_")
+}
+
+/// A name from a file or the command line, made safe to show on a
+/// terminal: escape sequences, control and non-ASCII characters escaped
+/// (`\u{1b}`, `\n`), and cut after 60 characters with the length told.
+pub fn escape_name(name: &str) -> String {
+    const SHOWN: usize = 60;
+    let count = name.chars().count();
+    let shown: String = name
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_default)
+        .collect();
+    if count > SHOWN {
+        format!("{shown}... ({count} characters)")
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names() {
+        assert!(valid_module_name("livepatch_sample"));
+        assert!(valid_module_name(&"a".repeat(55)));
+        assert!(!valid_module_name(&"a".repeat(56)));
+        for bad in [
+            "",
+            "a-b",
+            "a b",
+            "a.b",
+            "a/b",
+            "..",
+            "\u{e9}t\u{e9}",
+            "a\nb",
+        ] {
+            assert!(!valid_module_name(bad), "{bad:?}");
+        }
+        assert_eq!(module_name_from("livepatch-sample"), "livepatch_sample");
+        assert_eq!(
+            module_name_from("/x/y/livepatch-sample.ko"),
+            "livepatch_sample"
+        );
+        assert_eq!(module_name_from("p.ko.zst"), "p");
+        assert_eq!(module_name_from("p.ko.bak"), "p.ko.bak");
+        assert_eq!(escape_name("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        let long = escape_name(&"x".repeat(300));
+        assert!(
+            long.ends_with("x... (300 characters)") && long.len() < 90,
+            "{long}"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::transition::TransitionStatus;
+use crate::transition::{Direction, TransitionStatus};
 
 /// How often a plain-line reporter repeats an unchanged state.
 const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -16,6 +16,7 @@ pub struct Reporter {
     bar: Option<ProgressBar>,
     last: Option<(usize, usize)>,
     last_line: Option<Duration>,
+    direction: Option<Direction>,
 }
 
 /// Formats an elapsed time as `[  1.2s]`.
@@ -36,11 +37,12 @@ pub fn describe(status: &TransitionStatus) -> String {
 }
 
 impl Reporter {
-    /// A reporter drawing a progress bar on stdout if `tty`, else writing
-    /// plain lines to the output given to each call.
+    /// A reporter drawing a progress bar on stderr if `tty` (stderr is a
+    /// terminal), else writing plain lines to the output given to each
+    /// call (stderr too, in klpctl: progress is not data).
     pub fn new(tty: bool) -> Self {
         let bar = tty.then(|| {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} tasks switched  {msg}",
             ) {
@@ -53,12 +55,14 @@ impl Reporter {
             bar,
             last: None,
             last_line: None,
+            direction: None,
         }
     }
 
     /// Shows the latest state, `elapsed` after the start of the wait.
     /// Plain output prints a line when the counts change, and every few
-    /// seconds otherwise.
+    /// seconds otherwise. A change of direction (`enabled` written
+    /// mid-transition: the kernel reverses it) is reported when seen.
     pub fn update(
         &mut self,
         out: &mut dyn Write,
@@ -66,6 +70,23 @@ impl Reporter {
         status: &TransitionStatus,
     ) -> io::Result<()> {
         let counts = (status.pending_tasks, status.total_tasks);
+        let reversed = self
+            .direction
+            .replace(status.direction)
+            .is_some_and(|before| before != status.direction);
+        if reversed {
+            let msg = format!(
+                "{} {}: the {} transition was reversed: now {} (tasks move to patch_state {})",
+                stamp(elapsed),
+                status.patch,
+                status.direction.reversed().as_str(),
+                status.direction.as_str(),
+                status.target_state
+            );
+            self.note(out, &msg)?;
+            // The counts are against the new target: show them again.
+            self.last = None;
+        }
         if let Some(bar) = &self.bar {
             bar.set_length(status.total_tasks as u64);
             bar.set_position(status.done_tasks() as u64);

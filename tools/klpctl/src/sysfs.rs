@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::paths::{Paths, check_name};
+use crate::paths::{Paths, check_name, module_name_from, valid_module_name};
 
 /// One loaded live patch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,15 +119,21 @@ pub fn patch_names(paths: &Paths) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Checks that `name` is a loaded live patch; fails with
-/// [`Error::UnknownPatch`] (listing the loaded ones) otherwise.
-pub fn require_patch(paths: &Paths, name: &str) -> Result<()> {
+/// The loaded live patch that the command-line argument `arg` names: the
+/// patch of that name, or else the one `arg` names as modprobe takes
+/// module names (a `.ko` path, `-` for `_`: see [`module_name_from`]).
+/// Fails with [`Error::UnknownPatch`] (listing the loaded ones) otherwise.
+pub fn resolve_patch(paths: &Paths, arg: &str) -> Result<String> {
     let known = patch_names(paths)?;
-    if check_name(name) && known.iter().any(|k| k == name) {
-        Ok(())
+    if check_name(arg) && known.iter().any(|k| k == arg) {
+        return Ok(arg.to_string());
+    }
+    let name = module_name_from(arg);
+    if valid_module_name(&name) && known.contains(&name) {
+        Ok(name)
     } else {
         Err(Error::UnknownPatch {
-            name: name.to_string(),
+            name: arg.to_string(),
             known,
         })
     }
@@ -203,13 +209,16 @@ pub fn read_patch(paths: &Paths, name: &str) -> Result<Patch> {
 }
 
 /// Reads every loaded live patch. Patches that disappear while being read
-/// (a finished unpatching transition) are left out.
+/// (a finished unpatching transition) are left out, and so are those the
+/// kernel is freeing: their attribute files go before their directory, so
+/// a poll may find the directory without `enabled` or `transition`.
 pub fn read_all(paths: &Paths) -> Result<Vec<Patch>> {
     let mut patches = Vec::new();
     for name in patch_names(paths)? {
         match read_patch(paths, &name) {
             Ok(p) => patches.push(p),
-            Err(_) if !paths.patch_dir(&name).exists() => {}
+            // Gone or going away (read_state says so): not a loaded patch.
+            Err(_) if matches!(read_state(paths, &name), Ok(None)) => {}
             Err(e) => return Err(e),
         }
     }
@@ -266,9 +275,14 @@ pub fn write_error(action: &str, err: io::Error, einval: &str) -> Error {
     }
 }
 
-/// Subdirectories of `dir`, sorted by name.
+/// Subdirectories of `dir`, sorted by name; none if `dir` has just gone
+/// (the kernel removes a patch's objects and functions while freeing it).
 fn subdirs(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(format!("read {}", dir.display()), e))?;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("read {}", dir.display()), e)),
+    };
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(format!("read {}", dir.display()), e))?;

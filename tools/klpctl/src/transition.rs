@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::paths::Paths;
-use crate::procfs::{self, Task};
+use crate::procfs::{Task, TaskScanner};
 use crate::sysfs;
 
 /// Which way a transition goes.
@@ -37,6 +37,14 @@ impl Direction {
         match self {
             Direction::Patching => 1,
             Direction::Unpatching => 0,
+        }
+    }
+
+    /// The other direction (that of a reversed transition).
+    pub fn reversed(self) -> Self {
+        match self {
+            Direction::Patching => Direction::Unpatching,
+            Direction::Unpatching => Direction::Patching,
         }
     }
 
@@ -98,6 +106,16 @@ pub struct Snapshot {
 /// Reads the transition of `patch`: `Ok(None)` if the patch has no
 /// transition in progress (or is gone).
 pub fn snapshot(paths: &Paths, patch: &str) -> Result<Option<Snapshot>> {
+    snapshot_with(paths, patch, &mut TaskScanner::new(paths))
+}
+
+/// [`snapshot`] with a scanner kept from one poll to the next (see
+/// [`TaskScanner`]: cheaper on a system with many tasks).
+pub fn snapshot_with(
+    paths: &Paths,
+    patch: &str,
+    scanner: &mut TaskScanner,
+) -> Result<Option<Snapshot>> {
     let Some(state) = sysfs::read_state(paths, patch)? else {
         return Ok(None);
     };
@@ -106,26 +124,16 @@ pub fn snapshot(paths: &Paths, patch: &str) -> Result<Option<Snapshot>> {
     }
     let direction = Direction::from_enabled(state.enabled);
     let target = direction.target_state();
-    let scan = procfs::scan_tasks(paths)?;
-    let participating: Vec<Task> = scan
-        .tasks
-        .into_iter()
-        .filter(|t| t.patch_state >= 0)
-        .collect();
-    let total_tasks = participating.len();
-    let blockers: Vec<Task> = participating
-        .into_iter()
-        .filter(|t| t.patch_state != target)
-        .collect();
+    let scan = scanner.scan(target)?;
     Ok(Some(Snapshot {
         status: TransitionStatus {
             patch: patch.to_string(),
             direction,
             target_state: target,
-            total_tasks,
-            pending_tasks: blockers.len(),
+            total_tasks: scan.total,
+            pending_tasks: scan.blockers.len(),
             unreadable_tasks: scan.unreadable,
         },
-        blockers,
+        blockers: scan.blockers,
     }))
 }

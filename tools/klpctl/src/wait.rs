@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::paths::Paths;
+use crate::procfs::TaskScanner;
 use crate::progress::{Reporter, stamp};
 use crate::sysfs::{self, PatchState};
 use crate::transition::{self, Snapshot};
@@ -78,6 +79,7 @@ pub fn wait_for(
     let start = Instant::now();
     let mut signalled = false;
     let mut forced = false;
+    let mut scanner = TaskScanner::new(paths);
     let write = |e| Error::io("write output", e);
     loop {
         let elapsed = start.elapsed();
@@ -100,7 +102,7 @@ pub fn wait_for(
                 "the unpatching of {patch} was reversed: the patch is enabled again"
             )));
         }
-        let snapshot = transition::snapshot(paths, patch)?;
+        let snapshot = transition::snapshot_with(paths, patch, &mut scanner)?;
         if let Some(snap) = &snapshot {
             reporter.update(out, elapsed, &snap.status).map_err(write)?;
         }

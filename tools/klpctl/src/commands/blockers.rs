@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{Env, JSON_VERSION, say};
+use super::{Env, JSON_VERSION, diag, say};
 use crate::error::{Error, Result};
 use crate::procfs::{self, Stack, state_name};
 use crate::sysfs;
@@ -43,13 +43,16 @@ pub struct BlockersJson<'a> {
 
 /// Lists the tasks that block the transition of `patch` (default: the
 /// patch in transition).
-pub fn blockers(env: &Env, patch: Option<&str>, json: bool, out: &mut dyn Write) -> Result<()> {
+pub fn blockers(
+    env: &Env,
+    patch: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let paths = &env.paths;
     let patch = match patch {
-        Some(p) => {
-            sysfs::require_patch(paths, p)?;
-            Some(p.to_string())
-        }
+        Some(p) => Some(sysfs::resolve_patch(paths, p)?),
         None => sysfs::transition_patch(paths)?,
     };
     let snapshot = match &patch {
@@ -107,7 +110,7 @@ pub fn blockers(env: &Env, patch: Option<&str>, json: bool, out: &mut dyn Write)
         1 - s.target_state
     );
     if let Some(warning) = s.unreadable_warning() {
-        say!(out, "{warning}");
+        diag!(err, "{warning}");
     }
     if tasks.is_empty() {
         say!(

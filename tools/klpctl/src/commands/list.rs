@@ -19,7 +19,7 @@ pub struct ListJson<'a> {
 }
 
 /// Lists the live patches.
-pub fn list(env: &Env, json: bool, out: &mut dyn Write) -> Result<()> {
+pub fn list(env: &Env, json: bool, out: &mut dyn Write, _err: &mut dyn Write) -> Result<()> {
     let patches = sysfs::read_all(&env.paths)?;
     if json {
         let doc = ListJson {

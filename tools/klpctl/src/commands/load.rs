@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{Env, say, secs};
+use super::{Env, diag, say, secs};
 use crate::error::{Error, Result};
 use crate::modinfo::{self, LivepatchModule};
 use crate::progress::Reporter;
@@ -36,7 +36,7 @@ fn vermagic_warning(env: &Env, module: &LivepatchModule) -> Option<String> {
 }
 
 /// Loads a live patch module.
-pub fn load(env: &Env, opts: &LoadOptions, out: &mut dyn Write) -> Result<()> {
+pub fn load(env: &Env, opts: &LoadOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
     let paths = &env.paths;
     let module = modinfo::check_livepatch_module(&opts.module)?;
     paths.require_livepatch()?;
@@ -54,7 +54,7 @@ pub fn load(env: &Env, opts: &LoadOptions, out: &mut dyn Write) -> Result<()> {
     }
     say!(out, "{}: live patch module {name}", module.path.display());
     if let Some(warning) = vermagic_warning(env, &module) {
-        say!(out, "{warning}");
+        diag!(err, "{warning}");
     }
     env.loader.insert(&module)?;
     let Some(state) = sysfs::read_state(paths, name)? else {
@@ -82,7 +82,7 @@ pub fn load(env: &Env, opts: &LoadOptions, out: &mut dyn Write) -> Result<()> {
         Goal::TransitionDone,
         &opts.wait_opts,
         &mut reporter,
-        out,
+        err,
     )?;
     reporter.finish();
     match outcome {

@@ -43,6 +43,16 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// Writes a warning or progress line to the diagnostic stream (stderr).
+/// A failed write is ignored: diagnostics going nowhere must not stop the
+/// command.
+macro_rules! diag {
+    ($err:expr, $($arg:tt)*) => {
+        let _ = writeln!($err, $($arg)*);
+    };
+}
+pub(crate) use diag;
+
 /// Formats a duration in seconds for messages: `1.5s`.
 pub(crate) fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())

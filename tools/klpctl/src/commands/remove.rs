@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{Env, say, secs};
 use crate::error::{Error, Result};
-use crate::paths::check_name;
+use crate::paths::{check_name, module_name_from, valid_module_name};
 use crate::progress::Reporter;
 use crate::sysfs;
 use crate::transition::Snapshot;
@@ -71,10 +71,10 @@ fn wait_gone(
     name: &str,
     opts: &WaitOptions,
     refusal: &str,
-    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<Duration> {
     let mut reporter = Reporter::new(env.tty);
-    let outcome = wait::wait_for(&env.paths, name, Goal::PatchGone, opts, &mut reporter, out)?;
+    let outcome = wait::wait_for(&env.paths, name, Goal::PatchGone, opts, &mut reporter, err)?;
     reporter.finish();
     match outcome {
         WaitOutcome::Done { elapsed, .. } => Ok(elapsed),
@@ -89,10 +89,16 @@ fn wait_gone(
 
 /// Disables a patch and waits until the unpatching transition is over and
 /// the patch has left sysfs. The module stays loaded.
-pub fn disable(env: &Env, name: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
-    sysfs::require_patch(&env.paths, name)?;
+pub fn disable(
+    env: &Env,
+    patch: &str,
+    opts: &WaitOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
+    let name = &sysfs::resolve_patch(&env.paths, patch)?;
     start_disable(env, name, out)?;
-    let elapsed = wait_gone(env, name, opts, "it goes on in the kernel; ", out)?;
+    let elapsed = wait_gone(env, name, opts, "it goes on in the kernel; ", err)?;
     say!(
         out,
         "{name}: unpatching complete after {}; its module is still loaded \
@@ -104,22 +110,36 @@ pub fn disable(env: &Env, name: &str, opts: &WaitOptions, out: &mut dyn Write) -
 
 /// Disables a patch if needed, waits for the unpatching, then removes its
 /// module. Refuses to remove the module while the transition is unfinished.
-pub fn unload(env: &Env, name: &str, opts: &WaitOptions, out: &mut dyn Write) -> Result<()> {
+/// `patch` is a patch or module name, or a `.ko` path (see
+/// [`sysfs::resolve_patch`]).
+pub fn unload(
+    env: &Env,
+    patch: &str,
+    opts: &WaitOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let paths = &env.paths;
     paths.require_livepatch()?;
     let unknown = || -> Result<Error> {
         Ok(Error::UnknownPatch {
-            name: name.to_string(),
+            name: patch.to_string(),
             known: sysfs::patch_names(paths)?,
         })
     };
-    if !check_name(name) {
-        return Err(unknown()?);
-    }
+    let name = &if check_name(patch) && paths.patch_dir(patch).is_dir() {
+        patch.to_string()
+    } else {
+        let name = module_name_from(patch);
+        if !valid_module_name(&name) {
+            return Err(unknown()?);
+        }
+        name
+    };
     if paths.patch_dir(name).is_dir() {
         start_disable(env, name, out)?;
         let refusal = format!("not removing module {name}; ");
-        let elapsed = wait_gone(env, name, opts, &refusal, out)?;
+        let elapsed = wait_gone(env, name, opts, &refusal, err)?;
         say!(out, "{name}: unpatching complete after {}", secs(elapsed));
     } else {
         let module_dir = paths.module_dir(name);

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Env, JSON_VERSION, say, secs};
+use super::{Env, JSON_VERSION, diag, say, secs};
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
 use crate::sysfs;
-use crate::transition::{self, TransitionStatus};
+use crate::transition::{self, Direction, TransitionStatus};
 use crate::wait::{self, Goal, WaitOptions, WaitOutcome};
 
 /// Options of `klpctl status`.
@@ -42,13 +42,15 @@ pub(crate) fn percent(s: &TransitionStatus) -> usize {
 }
 
 /// Shows (or with `watch`, follows) the transition of a patch.
-pub fn status(env: &Env, opts: &StatusOptions, out: &mut dyn Write) -> Result<()> {
+pub fn status(
+    env: &Env,
+    opts: &StatusOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<()> {
     let paths = &env.paths;
     let patch = match &opts.patch {
-        Some(p) => {
-            sysfs::require_patch(paths, p)?;
-            Some(p.clone())
-        }
+        Some(p) => Some(sysfs::resolve_patch(paths, p)?),
         None => sysfs::transition_patch(paths)?,
     };
     let snapshot = match &patch {
@@ -82,7 +84,7 @@ pub fn status(env: &Env, opts: &StatusOptions, out: &mut dyn Write) -> Result<()
     };
     let s = &snapshot.status;
     if let Some(warning) = s.unreadable_warning() {
-        say!(out, "{warning}");
+        diag!(err, "{warning}");
     }
     if !opts.watch {
         say!(out, "patch:       {}", s.patch);
@@ -116,22 +118,35 @@ pub fn status(env: &Env, opts: &StatusOptions, out: &mut dyn Write) -> Result<()
         Goal::TransitionDone,
         &wait_opts,
         &mut reporter,
-        out,
+        err,
     )?;
     reporter.finish();
     if let WaitOutcome::Done { elapsed, state } = outcome {
-        let result = match state {
-            Some(st) if st.enabled => "patched",
-            Some(_) => "unpatched",
-            None => "unpatched, patch removed",
+        // The direction at the end: the transition may have been reversed
+        // (`enabled` written meanwhile); a patch gone was unpatched.
+        let (end, result) = match state {
+            Some(st) if st.enabled => (Direction::Patching, "patched"),
+            Some(_) => (Direction::Unpatching, "unpatched"),
+            None => (Direction::Unpatching, "unpatched, patch removed"),
         };
-        say!(
-            out,
-            "{}: {} transition finished after {} ({result})",
-            s.patch,
-            s.direction.as_str(),
-            secs(elapsed)
-        );
+        if end == s.direction {
+            say!(
+                out,
+                "{}: {} transition finished after {} ({result})",
+                s.patch,
+                end.as_str(),
+                secs(elapsed)
+            );
+        } else {
+            say!(
+                out,
+                "{}: the {} transition was reversed; {} finished after {} ({result})",
+                s.patch,
+                s.direction.as_str(),
+                end.as_str(),
+                secs(elapsed)
+            );
+        }
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use crate::fixture::*;
 fn blockers_names_the_blocking_tasks_with_their_stacks() {
     let tree = FakeTree::stalled_patching();
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::blockers(&env(&tree, &loader), None, false, out));
+    let (r, text) =
+        capture(|out, err| commands::blockers(&env(&tree, &loader), None, false, out, err));
     r.unwrap();
     assert!(
         text.starts_with(
@@ -33,8 +34,14 @@ fn blockers_names_the_blocking_tasks_with_their_stacks() {
 fn blockers_json() {
     let tree = FakeTree::stalled_patching();
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| {
-        commands::blockers(&env(&tree, &loader), Some("livepatch_sample"), true, out)
+    let (r, text) = capture(|out, err| {
+        commands::blockers(
+            &env(&tree, &loader),
+            Some("livepatch_sample"),
+            true,
+            out,
+            err,
+        )
     });
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -59,7 +66,8 @@ fn blockers_reads_comm_with_spaces_and_parentheses() {
     tree.add_patch("p", true, true);
     tree.add_task(7, 7, "odd (name) x", 'R', 0, Some("[<0>] f+0x1/0x2\n"));
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::blockers(&env(&tree, &loader), None, false, out));
+    let (r, text) =
+        capture(|out, err| commands::blockers(&env(&tree, &loader), None, false, out, err));
     r.unwrap();
     assert!(
         text.contains("state R (running)  comm odd (name) x"),
@@ -72,7 +80,8 @@ fn blockers_without_transition() {
     let tree = FakeTree::new();
     tree.add_patch("livepatch_sample", true, false);
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::blockers(&env(&tree, &loader), None, false, out));
+    let (r, text) =
+        capture(|out, err| commands::blockers(&env(&tree, &loader), None, false, out, err));
     r.unwrap();
     assert_eq!(text, "no transition in progress, nothing blocks\n");
 }

@@ -262,11 +262,26 @@ pub fn env<'a>(tree: &FakeTree, loader: &'a dyn ModuleLoader) -> Env<'a> {
     }
 }
 
-/// Runs `f` with an output buffer; returns the result and the text.
-pub fn capture(f: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> (Result<()>, String) {
+/// Runs `f` with buffers for stdout and stderr; returns the result and
+/// what went to stdout.
+pub fn capture(f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> Result<()>) -> (Result<()>, String) {
+    let (r, out, _) = capture_both(f);
+    (r, out)
+}
+
+/// Runs `f` with buffers for stdout and stderr; returns the result and
+/// what went to each.
+pub fn capture_both(
+    f: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> Result<()>,
+) -> (Result<()>, String, String) {
     let mut out = Vec::new();
-    let r = f(&mut out);
-    (r, String::from_utf8(out).unwrap())
+    let mut err = Vec::new();
+    let r = f(&mut out, &mut err);
+    (
+        r,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
 }
 
 /// Runs `f` on another thread once `cond` holds (polling), like the kernel

@@ -29,7 +29,7 @@ fn two_patches() -> FakeTree {
 /// `klpctl list` (the table) on `tree`, which must succeed: its output.
 fn list_table(tree: &FakeTree) -> String {
     let loader = FakeLoader::new(tree);
-    let (r, text) = capture(|out| commands::list(&env(tree, &loader), false, out));
+    let (r, text) = capture(|out, err| commands::list(&env(tree, &loader), false, out, err));
     r.unwrap();
     text
 }
@@ -90,7 +90,7 @@ fn list_table_shows_patches_objects_and_functions() {
 fn list_json_has_stable_fields() {
     let tree = two_patches();
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), true, out));
+    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["version"], 1);
@@ -127,7 +127,7 @@ fn list_reads_optional_attributes_of_newer_kernels() {
     tree.add_object("p", "vmlinux", true, &["f,0"]);
     std::fs::write(tree.patch_dir("p").join("vmlinux/f,0/patched"), "1\n").unwrap();
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), true, out));
+    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["patches"][0]["stack_order"], 2);
@@ -142,7 +142,7 @@ fn list_without_patches() {
     let tree = FakeTree::new();
     assert_eq!(list_table(&tree), "no live patches are loaded\n");
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::list(&env(&tree, &loader), true, out));
+    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["patches"], serde_json::json!([]));
@@ -152,7 +152,7 @@ fn list_without_patches() {
 fn list_without_livepatch_support() {
     let tree = FakeTree::without_livepatch();
     let loader = FakeLoader::new(&tree);
-    let (r, _) = capture(|out| commands::list(&env(&tree, &loader), false, out));
+    let (r, _) = capture(|out, err| commands::list(&env(&tree, &loader), false, out, err));
     let err = r.unwrap_err();
     assert!(matches!(err, Error::LivepatchUnavailable { .. }));
     assert_eq!(err.exit_code(), exit::NO_LIVEPATCH);
@@ -196,4 +196,36 @@ fn list_table_shows_stack_order_only_where_the_kernel_has_it() {
             "cmdline_proc_show,0"
         ]
     );
+}
+
+#[test]
+fn list_skips_a_patch_the_kernel_is_freeing() {
+    // The kernel removes a patch's attribute files before its directory:
+    // a monitor polling `list` sees a directory without `enabled` and
+    // `transition` (and objects going away).
+    let tree = two_patches();
+    tree.add_patch("going", false, false);
+    tree.add_object("going", "vmlinux", false, &["f,0"]);
+    for attr in ["enabled", "transition", "replace", "force"] {
+        std::fs::remove_file(tree.patch_dir("going").join(attr)).unwrap();
+    }
+    let text = list_table(&tree);
+    assert!(!text.contains("going"), "{text}");
+    assert!(text.contains("livepatch_sample"), "{text}");
+
+    let loader = FakeLoader::new(&tree);
+    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
+    r.unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let names: Vec<&str> = v["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["klp_ext4_fix", "livepatch_sample"]);
+
+    // Only `transition` gone, `enabled` still there: going away too.
+    std::fs::write(tree.patch_dir("going").join("enabled"), "0\n").unwrap();
+    assert!(!list_table(&tree).contains("going"));
 }

@@ -66,8 +66,14 @@ fn load_refuses_files_that_are_not_livepatch_modules() {
     ];
     for (file, data, reason) in cases {
         let path = tree.write_file(file, &data);
-        let (r, _) =
-            capture(|out| commands::load(&env(&tree, &loader), &load_opts(path, quick(None)), out));
+        let (r, _) = capture(|out, err| {
+            commands::load(
+                &env(&tree, &loader),
+                &load_opts(path, quick(None)),
+                out,
+                err,
+            )
+        });
         let err = r.unwrap_err();
         assert!(
             matches!(err, Error::NotLivepatchModule { .. }),
@@ -84,8 +90,14 @@ fn load_of_a_missing_file() {
     let tree = FakeTree::new();
     let loader = FakeLoader::new(&tree);
     let path = tree.root().join("missing.ko");
-    let (r, _) =
-        capture(|out| commands::load(&env(&tree, &loader), &load_opts(path, quick(None)), out));
+    let (r, _) = capture(|out, err| {
+        commands::load(
+            &env(&tree, &loader),
+            &load_opts(path, quick(None)),
+            out,
+            err,
+        )
+    });
     let err = r.unwrap_err();
     assert!(matches!(err, Error::FileNotFound { .. }));
     assert_eq!(err.exit_code(), exit::NOT_FOUND);
@@ -100,8 +112,9 @@ fn load_without_livepatch_support_in_the_kernel() {
     let tree = FakeTree::without_livepatch();
     let loader = FakeLoader::new(&tree);
     let ko = sample_ko(&tree);
-    let (r, _) =
-        capture(|out| commands::load(&env(&tree, &loader), &load_opts(ko, quick(None)), out));
+    let (r, _) = capture(|out, err| {
+        commands::load(&env(&tree, &loader), &load_opts(ko, quick(None)), out, err)
+    });
     assert_eq!(r.unwrap_err().exit_code(), exit::NO_LIVEPATCH);
     assert!(loader.inserted().is_empty());
 }
@@ -113,7 +126,7 @@ fn load_without_wait_inserts_and_returns() {
     let loader = FakeLoader::new(&tree);
     let mut opts = load_opts(sample_ko(&tree), quick(None));
     opts.wait = false;
-    let (r, text) = capture(|out| commands::load(&env(&tree, &loader), &opts, out));
+    let (r, text) = capture(|out, err| commands::load(&env(&tree, &loader), &opts, out, err));
     r.unwrap();
     assert_eq!(loader.inserted(), [NAME]);
     assert!(text.contains("livepatch_sample.ko: live patch module livepatch_sample\n"));
@@ -128,18 +141,20 @@ fn load_warns_about_another_kernel_release() {
     std::fs::write(tree.root().join("proc/sys/kernel/osrelease"), "6.1.0\n").unwrap();
     let mut loader = FakeLoader::new(&tree);
     loader.start_in_transition = false;
-    let (r, text) = capture(|out| {
+    let (r, text, diag) = capture_both(|out, err| {
         commands::load(
             &env(&tree, &loader),
             &load_opts(sample_ko(&tree), quick(None)),
             out,
+            err,
         )
     });
     r.unwrap();
     assert!(
-        text.contains("warning: livepatch_sample was built for kernel 6.12.0, running 6.1.0"),
-        "{text}"
+        diag.contains("warning: livepatch_sample was built for kernel 6.12.0, running 6.1.0"),
+        "{diag}"
     );
+    assert!(!text.contains("warning"), "warnings are not data: {text}");
     assert!(
         text.ends_with("livepatch_sample: patching complete\n"),
         "{text}"
@@ -152,11 +167,12 @@ fn load_refuses_a_patch_that_is_already_loaded_or_while_another_transition_runs(
     tree.add_patch(NAME, true, false);
     let loader = FakeLoader::new(&tree);
     let ko = sample_ko(&tree);
-    let (r, _) = capture(|out| {
+    let (r, _) = capture(|out, err| {
         commands::load(
             &env(&tree, &loader),
             &load_opts(ko.clone(), quick(None)),
             out,
+            err,
         )
     });
     let err = r.unwrap_err();
@@ -166,8 +182,9 @@ fn load_refuses_a_patch_that_is_already_loaded_or_while_another_transition_runs(
     let tree = FakeTree::new();
     tree.add_patch("other", true, true);
     let ko = sample_ko(&tree);
-    let (r, _) =
-        capture(|out| commands::load(&env(&tree, &loader), &load_opts(ko, quick(None)), out));
+    let (r, _) = capture(|out, err| {
+        commands::load(&env(&tree, &loader), &load_opts(ko, quick(None)), out, err)
+    });
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::BUSY);
     assert!(
@@ -197,18 +214,23 @@ fn load_wait_until_the_transition_finishes() {
         },
     );
     let start = Instant::now();
-    let (r, text) = capture(|out| {
+    let (r, text, diag) = capture_both(|out, err| {
         commands::load(
             &env(&tree, &loader),
             &load_opts(sample_ko(&tree), quick(Some(5.0))),
             out,
+            err,
         )
     });
     kernel.join().unwrap();
     r.unwrap();
     assert!(start.elapsed() >= Duration::from_millis(300));
-    assert!(text.contains("] patching livepatch_sample: 2 of 4 tasks still on the old state"));
-    assert!(text.contains("] patching livepatch_sample: 1 of 4 tasks still on the old state"));
+    assert!(diag.contains("] patching livepatch_sample: 2 of 4 tasks still on the old state"));
+    assert!(diag.contains("] patching livepatch_sample: 1 of 4 tasks still on the old state"));
+    assert!(
+        !text.contains("tasks still"),
+        "progress is not data: {text}"
+    );
     assert!(
         text.lines()
             .last()
@@ -224,11 +246,12 @@ fn load_wait_times_out_and_leaves_the_patch_loaded() {
     tree.add_tasks_for_patching();
     let loader = FakeLoader::new(&tree);
     let start = Instant::now();
-    let (r, text) = capture(|out| {
+    let (r, text) = capture(|out, err| {
         commands::load(
             &env(&tree, &loader),
             &load_opts(sample_ko(&tree), quick(Some(0.3))),
             out,
+            err,
         )
     });
     let err = r.unwrap_err();
@@ -262,22 +285,24 @@ fn load_force_after_writes_force_with_a_warning() {
     );
     let mut wait = quick(Some(5.0));
     wait.force_after = Some(Duration::from_millis(100));
-    let (r, text) = capture(|out| {
+    let (r, text, diag) = capture_both(|out, err| {
         commands::load(
             &env(&tree, &loader),
             &load_opts(sample_ko(&tree), wait),
             out,
+            err,
         )
     });
     kernel.join().unwrap();
     r.unwrap();
     assert_eq!(tree.get(NAME, "force"), "1");
     assert!(
-        text.contains("WARNING: forcing the transition of livepatch_sample"),
-        "{text}"
+        diag.contains("WARNING: forcing the transition of livepatch_sample"),
+        "{diag}"
     );
-    assert!(text.contains("can never be removed"), "{text}");
-    assert!(text.contains("forced the transition of livepatch_sample (wrote 1 to force)"));
+    assert!(diag.contains("can never be removed"), "{diag}");
+    assert!(diag.contains("forced the transition of livepatch_sample (wrote 1 to force)"));
+    assert!(!text.contains("WARNING"), "{text}");
     assert!(
         text.contains("livepatch_sample: patching complete after"),
         "{text}"
@@ -291,18 +316,20 @@ fn load_signal_after_on_a_kernel_without_signal_knob() {
     let loader = FakeLoader::new(&tree);
     let mut wait = quick(Some(0.3));
     wait.signal_after = Some(Duration::from_millis(50));
-    let (r, text) = capture(|out| {
+    let (r, text, diag) = capture_both(|out, err| {
         commands::load(
             &env(&tree, &loader),
             &load_opts(sample_ko(&tree), wait),
             out,
+            err,
         )
     });
     assert_eq!(r.unwrap_err().exit_code(), exit::TIMEOUT);
     assert!(
-        text.contains("this kernel has no signal knob for livepatch_sample: it signals the stalled tasks by itself"),
-        "{text}"
+        diag.contains("this kernel has no signal knob for livepatch_sample: it signals the stalled tasks by itself"),
+        "{diag}"
     );
+    assert!(text.ends_with("loaded livepatch_sample\n"), "{text}");
     assert!(
         !tree.patch_dir(NAME).join("signal").exists(),
         "never created"
@@ -323,18 +350,74 @@ fn load_signal_after_writes_the_signal_knob_where_there_is_one() {
     );
     let mut wait = quick(Some(5.0));
     wait.signal_after = Some(Duration::from_millis(50));
-    let (r, text) = capture(|out| {
+    let (r, text, diag) = capture_both(|out, err| {
         commands::load(
             &env(&tree, &loader),
             &load_opts(sample_ko(&tree), wait),
             out,
+            err,
         )
     });
     kernel.join().unwrap();
     r.unwrap();
     assert!(
-        text.contains("signalled the tasks blocking livepatch_sample"),
-        "{text}"
+        diag.contains("signalled the tasks blocking livepatch_sample"),
+        "{diag}"
     );
     assert!(text.contains("patching complete after"), "{text}");
+}
+
+#[test]
+fn load_refuses_module_names_the_kernel_would_not_have_and_shows_them_escaped() {
+    let tree = FakeTree::new();
+    let mut loader = FakeLoader::new(&tree);
+    loader.start_in_transition = false;
+    let long = "a".repeat(300);
+    let cases: [(&str, &str); 6] = [
+        ("\x1b[31mred", "\\u{1b}[31mred"),
+        ("two\nlines", "two\\nlines"),
+        ("has space", "has space"),
+        ("dash-ed", "dash-ed"),
+        ("dotted.name", "dotted.name"),
+        (&long, "aaaaaaaa"),
+    ];
+    for (i, (name, shown)) in cases.into_iter().enumerate() {
+        let ko = tree.write_file(&format!("m{i}.ko"), &elf(1, Some(&livepatch_modinfo(name))));
+        let (r, text) = capture(|out, err| {
+            commands::load(
+                &env(&tree, &loader),
+                &load_opts(ko, quick(Some(0.2))),
+                out,
+                err,
+            )
+        });
+        let err = r.unwrap_err();
+        assert_eq!(err.exit_code(), exit::NOT_LIVEPATCH, "{name:?}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains("invalid module name"), "{msg}");
+        assert!(msg.contains(shown), "{name:?}: {msg}");
+        assert!(
+            !msg.contains(['\x1b', '\n']) && !text.contains(['\x1b', '\n']) || text.is_empty(),
+            "{name:?} echoed raw: {msg} / {text}"
+        );
+        assert!(msg.len() < 250, "a 300-character name is cut short: {msg}");
+    }
+    assert!(loader.inserted().is_empty());
+
+    // Without name=, the file name gives it, with - turned into _.
+    let ko = tree.write_file(
+        "my-patch.ko",
+        &elf(1, Some(b"livepatch=Y\0vermagic=6.12.0 SMP\0")),
+    );
+    let mut opts = load_opts(ko, quick(Some(0.2)));
+    opts.wait = false;
+    let (r, _) = capture(|out, err| commands::load(&env(&tree, &loader), &opts, out, err));
+    r.unwrap();
+    // 55 characters is the longest name the kernel takes.
+    let ko = tree.write_file("max.ko", &elf(1, Some(&livepatch_modinfo(&"b".repeat(55)))));
+    let mut opts = load_opts(ko, quick(Some(0.2)));
+    opts.wait = false;
+    let (r, _) = capture(|out, err| commands::load(&env(&tree, &loader), &opts, out, err));
+    r.unwrap();
+    assert_eq!(loader.inserted(), ["my_patch".to_string(), "b".repeat(55)]);
 }

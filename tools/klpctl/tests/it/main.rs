@@ -8,4 +8,5 @@ mod fixture;
 mod list;
 mod load;
 mod remove;
+mod scan;
 mod status;

@@ -57,14 +57,15 @@ fn disable_waits_for_the_unpatching_transition() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
     let kernel = kernel_unpatches(&tree, true);
-    let (r, text) =
-        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out));
+    let (r, text, diag) = capture_both(|out, err| {
+        commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out, err)
+    });
     kernel.join().unwrap();
     r.unwrap();
     assert!(text.starts_with("livepatch_sample: disabling, unpatching transition started\n"));
     assert!(
-        text.contains("unpatching livepatch_sample: 2 of 4 tasks"),
-        "{text}"
+        diag.contains("unpatching livepatch_sample: 2 of 4 tasks"),
+        "{diag}"
     );
     assert!(
         text.contains("livepatch_sample: unpatching complete after"),
@@ -80,8 +81,9 @@ fn disable_times_out_on_a_stuck_transition() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
     let kernel = kernel_unpatches(&tree, false);
-    let (r, _) =
-        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(0.3)), out));
+    let (r, _) = capture(|out, err| {
+        commands::disable(&env(&tree, &loader), NAME, &quick(Some(0.3)), out, err)
+    });
     kernel.join().unwrap();
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::TIMEOUT);
@@ -100,8 +102,9 @@ fn disable_reverses_a_patching_transition() {
     tree.set(NAME, "transition", "1\n");
     let loader = FakeLoader::new(&tree);
     let kernel = kernel_unpatches(&tree, true);
-    let (r, text) =
-        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out));
+    let (r, text) = capture(|out, err| {
+        commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out, err)
+    });
     kernel.join().unwrap();
     r.unwrap();
     assert!(
@@ -115,8 +118,9 @@ fn disable_refuses_while_another_patch_is_in_transition() {
     let tree = enabled_patch();
     tree.add_patch("other", true, true);
     let loader = FakeLoader::new(&tree);
-    let (r, _) =
-        capture(|out| commands::disable(&env(&tree, &loader), NAME, &quick(Some(0.2)), out));
+    let (r, _) = capture(|out, err| {
+        commands::disable(&env(&tree, &loader), NAME, &quick(Some(0.2)), out, err)
+    });
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::BUSY);
     assert_eq!(tree.get(NAME, "enabled"), "1\n", "not touched");
@@ -126,7 +130,8 @@ fn disable_refuses_while_another_patch_is_in_transition() {
 fn disable_of_an_unknown_patch() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
-    let (r, _) = capture(|out| commands::disable(&env(&tree, &loader), "nope", &quick(None), out));
+    let (r, _) =
+        capture(|out, err| commands::disable(&env(&tree, &loader), "nope", &quick(None), out, err));
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::NOT_FOUND);
     assert_eq!(
@@ -140,8 +145,9 @@ fn unload_disables_waits_and_removes_the_module() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
     let kernel = kernel_unpatches(&tree, true);
-    let (r, text) =
-        capture(|out| commands::unload(&env(&tree, &loader), NAME, &quick(Some(5.0)), out));
+    let (r, text) = capture(|out, err| {
+        commands::unload(&env(&tree, &loader), NAME, &quick(Some(5.0)), out, err)
+    });
     kernel.join().unwrap();
     r.unwrap();
     assert_eq!(loader.removed(), [NAME]);
@@ -161,8 +167,9 @@ fn unload_refuses_to_remove_the_module_of_a_stuck_transition() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
     let kernel = kernel_unpatches(&tree, false);
-    let (r, _) =
-        capture(|out| commands::unload(&env(&tree, &loader), NAME, &quick(Some(0.3)), out));
+    let (r, _) = capture(|out, err| {
+        commands::unload(&env(&tree, &loader), NAME, &quick(Some(0.3)), out, err)
+    });
     kernel.join().unwrap();
     let err = r.unwrap_err();
     assert!(matches!(err, Error::Timeout(_)));
@@ -180,8 +187,9 @@ fn unload_of_an_already_disabled_patch_removes_the_module() {
     let tree = FakeTree::new();
     tree.add_module(NAME, "OK");
     let loader = FakeLoader::new(&tree);
-    let (r, text) =
-        capture(|out| commands::unload(&env(&tree, &loader), NAME, &quick(Some(1.0)), out));
+    let (r, text) = capture(|out, err| {
+        commands::unload(&env(&tree, &loader), NAME, &quick(Some(1.0)), out, err)
+    });
     r.unwrap();
     assert_eq!(loader.removed(), [NAME]);
     assert!(
@@ -195,8 +203,9 @@ fn unload_refuses_modules_that_are_not_live_patches() {
     let tree = FakeTree::new();
     tree.add_module("e1000", "");
     let loader = FakeLoader::new(&tree);
-    let (r, _) =
-        capture(|out| commands::unload(&env(&tree, &loader), "e1000", &quick(Some(1.0)), out));
+    let (r, _) = capture(|out, err| {
+        commands::unload(&env(&tree, &loader), "e1000", &quick(Some(1.0)), out, err)
+    });
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::NOT_LIVEPATCH);
     assert!(err.to_string().contains("not a live patch module"), "{err}");
@@ -207,12 +216,96 @@ fn unload_refuses_modules_that_are_not_live_patches() {
 fn unload_of_an_unknown_patch() {
     let tree = FakeTree::new();
     let loader = FakeLoader::new(&tree);
-    let (r, _) =
-        capture(|out| commands::unload(&env(&tree, &loader), "nope", &quick(Some(1.0)), out));
+    let (r, _) = capture(|out, err| {
+        commands::unload(&env(&tree, &loader), "nope", &quick(Some(1.0)), out, err)
+    });
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::NOT_FOUND);
     assert_eq!(
         err.to_string(),
         "unknown patch 'nope': no live patches are loaded"
+    );
+}
+
+#[test]
+fn patch_names_are_taken_as_modprobe_takes_module_names() {
+    // A path, a .ko suffix, - for _: all name livepatch_sample.
+    let tree = enabled_patch();
+    tree.set(NAME, "transition", "1\n");
+    let loader = FakeLoader::new(&tree);
+    for arg in [
+        "livepatch-sample",
+        "livepatch_sample.ko",
+        "/lib/modules/6.12.0/extra/livepatch-sample.ko",
+        "./livepatch_sample.ko.xz",
+    ] {
+        let mut o = klpctl::commands::StatusOptions {
+            patch: Some(arg.to_string()),
+            watch: false,
+            interval: Duration::from_millis(10),
+            json: false,
+        };
+        let (r, text) = capture(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
+        r.unwrap_or_else(|e| panic!("status {arg}: {e}"));
+        assert!(
+            text.contains("patch:       livepatch_sample"),
+            "{arg}: {text}"
+        );
+        o.json = true;
+        let (r, text) = capture(|out, err| {
+            commands::blockers(&env(&tree, &loader), Some(arg), false, out, err)
+        });
+        r.unwrap_or_else(|e| panic!("blockers {arg}: {e}"));
+        assert!(
+            text.starts_with("livepatch_sample is patching"),
+            "{arg}: {text}"
+        );
+    }
+    tree.set(NAME, "transition", "0\n");
+
+    let kernel = kernel_unpatches(&tree, true);
+    let (r, _) = capture(|out, err| {
+        commands::disable(
+            &env(&tree, &loader),
+            "livepatch-sample.ko",
+            &quick(Some(5.0)),
+            out,
+            err,
+        )
+    });
+    kernel.join().unwrap();
+    r.unwrap();
+    assert!(!tree.patch_dir(NAME).exists());
+
+    // The patch has gone, its module stays: unload by file name.
+    let (r, text) = capture(|out, err| {
+        commands::unload(
+            &env(&tree, &loader),
+            "./livepatch-sample.ko",
+            &quick(Some(1.0)),
+            out,
+            err,
+        )
+    });
+    r.unwrap();
+    assert_eq!(loader.removed(), [NAME]);
+    assert!(
+        text.ends_with("removed module livepatch_sample\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_patch_names_are_shown_escaped() {
+    let tree = enabled_patch();
+    let loader = FakeLoader::new(&tree);
+    let (r, _) = capture(|out, err| {
+        commands::disable(&env(&tree, &loader), "x\x1b[2Jy", &quick(None), out, err)
+    });
+    let err = r.unwrap_err();
+    assert_eq!(err.exit_code(), exit::NOT_FOUND);
+    assert_eq!(
+        err.to_string(),
+        "unknown patch 'x\\u{1b}[2Jy': loaded live patches: livepatch_sample"
     );
 }

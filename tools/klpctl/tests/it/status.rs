@@ -30,7 +30,8 @@ fn status_of_a_stalled_patching_transition() {
     assert_eq!(snap.status.pending_tasks, 2);
     assert_eq!(snap.status.done_tasks(), 2);
 
-    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &opts(None), out));
+    let (r, text) =
+        capture(|out, err| commands::status(&env(&tree, &loader), &opts(None), out, err));
     r.unwrap();
     assert!(text.contains("patch:       livepatch_sample"), "{text}");
     assert!(
@@ -45,7 +46,7 @@ fn status_of_a_stalled_patching_transition() {
 
     let mut o = opts(Some("livepatch_sample"));
     o.json = true;
-    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &o, out));
+    let (r, text) = capture(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["version"], 1);
@@ -77,11 +78,18 @@ fn status_without_transition() {
     tree.add_patch("livepatch_sample", true, false);
     tree.add_task(1, 1, "init", 'S', -1, None);
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &opts(None), out));
+    let (r, text) =
+        capture(|out, err| commands::status(&env(&tree, &loader), &opts(None), out, err));
     r.unwrap();
     assert_eq!(text, "no transition in progress\n");
-    let (r, text) =
-        capture(|out| commands::status(&env(&tree, &loader), &opts(Some("livepatch_sample")), out));
+    let (r, text) = capture(|out, err| {
+        commands::status(
+            &env(&tree, &loader),
+            &opts(Some("livepatch_sample")),
+            out,
+            err,
+        )
+    });
     r.unwrap();
     assert_eq!(
         text,
@@ -89,7 +97,7 @@ fn status_without_transition() {
     );
     let mut o = opts(None);
     o.json = true;
-    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &o, out));
+    let (r, text) = capture(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["transition"], Value::Null);
@@ -100,7 +108,8 @@ fn status_of_an_unknown_patch_lists_the_known_ones() {
     let tree = FakeTree::stalled_patching();
     tree.add_patch("other", true, false);
     let loader = FakeLoader::new(&tree);
-    let (r, _) = capture(|out| commands::status(&env(&tree, &loader), &opts(Some("nope")), out));
+    let (r, _) =
+        capture(|out, err| commands::status(&env(&tree, &loader), &opts(Some("nope")), out, err));
     let err = r.unwrap_err();
     assert!(matches!(err, Error::UnknownPatch { .. }));
     assert_eq!(err.exit_code(), exit::NOT_FOUND);
@@ -109,7 +118,8 @@ fn status_of_an_unknown_patch_lists_the_known_ones() {
         "unknown patch 'nope': loaded live patches: livepatch_sample, other"
     );
     // Path tricks are unknown patches too.
-    let (r, _) = capture(|out| commands::status(&env(&tree, &loader), &opts(Some("..")), out));
+    let (r, _) =
+        capture(|out, err| commands::status(&env(&tree, &loader), &opts(Some("..")), out, err));
     assert!(matches!(r.unwrap_err(), Error::UnknownPatch { .. }));
 }
 
@@ -130,17 +140,20 @@ fn status_watch_follows_the_transition_to_its_end() {
     });
     let mut o = opts(None);
     o.watch = true;
-    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &o, out));
+    let (r, text, diag) =
+        capture_both(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
     kernel.join().unwrap();
     r.unwrap();
     assert!(
-        text.contains("] patching livepatch_sample: 2 of 4 tasks still on the old state"),
-        "{text}"
+        diag.contains("] patching livepatch_sample: 2 of 4 tasks still on the old state"),
+        "{diag}"
     );
     assert!(
-        text.contains("] patching livepatch_sample: 1 of 4 tasks still on the old state"),
-        "{text}"
+        diag.contains("] patching livepatch_sample: 1 of 4 tasks still on the old state"),
+        "{diag}"
     );
+    // The result is the only data.
+    assert_eq!(text.lines().count(), 1, "{text}");
     let last = text.lines().last().unwrap();
     assert!(
         last.starts_with("livepatch_sample: patching transition finished after ")
@@ -157,15 +170,61 @@ fn status_warns_when_some_patch_states_are_unreadable() {
     let dir = tree.task_dir(500, 500);
     std::fs::create_dir_all(dir.join("patch_state")).unwrap();
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out| commands::status(&env(&tree, &loader), &opts(None), out));
+    let (r, text, diag) =
+        capture_both(|out, err| commands::status(&env(&tree, &loader), &opts(None), out, err));
     r.unwrap();
     assert!(
-        text.starts_with("warning: the patch_state of 1 tasks could not be read"),
-        "{text}"
+        diag.starts_with("warning: the patch_state of 1 tasks could not be read"),
+        "{diag}"
     );
+    assert!(text.starts_with("patch:"), "{text}");
     assert!(text.contains("2 of 4 still on the old state"), "{text}");
     let snap = transition::snapshot(&tree.paths(), "livepatch_sample")
         .unwrap()
         .unwrap();
     assert_eq!(snap.status.unreadable_tasks, 1);
+}
+
+#[test]
+fn status_watch_reports_a_reversal_when_it_happens() {
+    let tree = FakeTree::stalled_patching();
+    let loader = FakeLoader::new(&tree);
+    let root = tree.root().to_path_buf();
+    // The "kernel": `enabled` written 0 mid-transition reverses it; the
+    // counts stay 2 of 4 (tasks 1 and 100 are the ones to go back now);
+    // then the unpatching finishes.
+    let kernel = std::thread::spawn(move || {
+        let t = FakeTree::at(&root);
+        std::thread::sleep(Duration::from_millis(100));
+        t.set("livepatch_sample", "enabled", "0\n");
+        std::thread::sleep(Duration::from_millis(200));
+        t.set_patch_state(1, 1, 0);
+        t.set_patch_state(100, 100, 0);
+        t.set("livepatch_sample", "transition", "0\n");
+    });
+    let mut o = opts(None);
+    o.watch = true;
+    let (r, text, diag) =
+        capture_both(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
+    kernel.join().unwrap();
+    r.unwrap();
+    let reversed = diag
+        .lines()
+        .position(|l| {
+            l.contains("livepatch_sample: the patching transition was reversed: now unpatching")
+        })
+        .unwrap_or_else(|| panic!("no reversal reported:\n{diag}"));
+    assert!(
+        diag.lines()
+            .skip(reversed)
+            .any(|l| l.contains("] unpatching livepatch_sample: 2 of 4 tasks")),
+        "{diag}"
+    );
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "livepatch_sample: the patching transition was reversed; unpatching finished after "
+        ) && last.ends_with("(unpatched)"),
+        "{text}"
+    );
 }
