@@ -6,7 +6,9 @@
 #                   line, into build/<line>/
 #   make demo       boot Debian's stock 7.3 kernel and show live patching at work
 #   make check      run every test on every kernel line (6.12 and 7.3)
-#   make check-debug  the same on a debug 6.12 kernel (lockdep, KASAN, kmemleak)
+#   make check-debug  the same on debug kernels (lockdep, KASAN, kmemleak): the
+#                   6.12 test kernel's debug build, and for 7.3 a test kernel
+#                   built from Debian's linux-source-7.3
 #   make bench      measure the Rust live patches against C ones in the test VM
 #                   (Documentation/bench/; not part of make check)
 #   make kernel     build (or reuse) the kernels of every line

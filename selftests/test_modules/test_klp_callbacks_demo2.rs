@@ -62,8 +62,9 @@ klp::module! {
 
 klp::modinfo_livepatch!();
 
-/// The module: holds the enabled patch until it is unloaded.
-struct TestKlpCallbacksDemo2 {
+/// The module: holds the enabled patch until it is unloaded. (`pub`: on 7.x
+/// the `#[vtable]` impl of `Callbacks` names it as its `OwnerModule`.)
+pub struct TestKlpCallbacksDemo2 {
     _registration: Registration,
 }
 

@@ -74,7 +74,9 @@ macro_rules! livepatch_module {
         > = $crate::klp::Storage::new();
 
         /// The live patch module: holds the enabled patch until it is unloaded.
-        struct $type {
+        // `pub`: on 7.x, a `#[vtable]` impl (of `klp::Callbacks`) names the
+        // module type as its `OwnerModule`, in a public trait.
+        pub struct $type {
             _registration: $crate::klp::StaticRegistration,
         }
 
