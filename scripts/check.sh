@@ -15,7 +15,8 @@
 # or the kernel's own livepatch selftests of the line's kernel, run unchanged:
 # `upstream-rust` against our Rust test modules, `upstream-c` against the C
 # originals (the control), or one of their scripts, e.g.
-# `upstream-rust:test-state`. The default is all of them. Results are kept in
+# `upstream-rust:test-state`. The default is all of them, and the host tests
+# (static checks, klpctl's cargo test); named tests run alone. Results are kept in
 # results/check/LINE/, each VM's console and kernel log in
 # results/check/LINE/vm-NAME/.
 #
@@ -41,7 +42,13 @@ if [ "$KLP_KERNEL_VARIANT" != base ]; then
 	KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-10800}
 	export KLP_VM_TIMEOUT
 fi
-[ $# -gt 0 ] || set -- "$KLP_TOP"/selftests/test-*.sh upstream-rust upstream-c
+# The host tests (static checks, klpctl's cargo test) run with the whole
+# suite, not when tests are named.
+host_tests=
+if [ $# -eq 0 ]; then
+	set -- "$KLP_TOP"/selftests/test-*.sh upstream-rust upstream-c
+	host_tests="static-checks klpctl-cargo-test"
+fi
 rm -rf "$results"
 mkdir -p "$results"
 
@@ -228,10 +235,12 @@ for line in $KLP_LINES; do
 	vms="$vms $!"
 done
 
-log "step 4/5: host tests (static checks, klpctl), beside the VMs"
+[ -z "$host_tests" ] || log "step 4/5: host tests (static checks, klpctl), beside the VMs"
 # shellcheck disable=SC2086 # a list of line names
-"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
-"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
+if [ -n "$host_tests" ]; then
+	"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
+	"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
+fi
 for vm in $vms; do
 	wait "$vm" || true
 done
@@ -239,7 +248,7 @@ done
 log "step 5/5: results (kept in $results)"
 status=0
 # shellcheck disable=SC2086 # names are result names without spaces
-"$KLP_TOP/scripts/tap/summary.sh" "$results" static-checks klpctl-cargo-test $names || status=1
+"$KLP_TOP/scripts/tap/summary.sh" "$results" $host_tests $names || status=1
 for line in $KLP_LINES; do
 	printf '\nThe kernel'"'"'s livepatch selftests on the %s line (%s):\n' "$line" \
 		"$(cat "$results/$line/upstream/release" 2>/dev/null)"
