@@ -4,12 +4,16 @@
 //! Must compile: callbacks implemented in a `#[vtable]` impl, and the
 //! `HAS_*` constants that choose a C function or `NULL` for each.
 
-use core::ffi::c_uint;
 use kernel::prelude::*;
 use klp::{CallbackObject, Callbacks, Object, Patch};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
+
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+use common::msleep;
 
 struct Hooks;
 
@@ -28,9 +32,6 @@ const _: () = assert!(!<Hooks as Callbacks>::HAS_PRE_PATCH && <Hooks as Callback
 const _: () =
     assert!(!<Hooks as Callbacks>::HAS_PRE_UNPATCH && <Hooks as Callbacks>::HAS_POST_UNPATCH);
 
-/// A replacement with `msleep()`'s exact signature.
-unsafe extern "C" fn msleep(_msecs: c_uint) {}
-
 static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
     "msleep",
     msleep,
@@ -38,11 +39,4 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
 )])
 .callbacks::<Hooks>()]);
 
-klp::livepatch_module! {
-    type: CallbacksVtable,
-    patch: PATCH,
-    name: "callbacks_vtable",
-    authors: ["klp-rs developers"],
-    description: "compile test: Callbacks in a #[vtable] impl",
-    license: "GPL",
-}
+compile_test!("callbacks_vtable", PATCH);

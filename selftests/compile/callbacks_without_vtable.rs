@@ -4,12 +4,16 @@
 //! Must not compile: `klp::Callbacks` implemented without `#[vtable]`, which
 //! is what tells the library which callbacks exist.
 
-use core::ffi::c_uint;
 use kernel::prelude::*;
 use klp::{CallbackObject, Callbacks, Object, Patch};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
+
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+use common::msleep;
 
 struct Hooks;
 
@@ -19,9 +23,6 @@ impl Callbacks for Hooks {
     }
 }
 
-/// A replacement with `msleep()`'s exact signature.
-unsafe extern "C" fn msleep(_msecs: c_uint) {}
-
 static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
     "msleep",
     msleep,
@@ -29,11 +30,4 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
 )])
 .callbacks::<Hooks>()]);
 
-klp::livepatch_module! {
-    type: CallbacksWithoutVtable,
-    patch: PATCH,
-    name: "callbacks_without_vtable",
-    authors: ["klp-rs developers"],
-    description: "compile test: Callbacks without #[vtable]",
-    license: "GPL",
-}
+compile_test!("callbacks_without_vtable", PATCH);

@@ -11,6 +11,10 @@ use klp::{Object, Patch};
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 /// A made-up `msleep()`, with the wrong parameter type.
 mod fake {
     pub(crate) unsafe extern "C" fn msleep(_msecs: u64) {}
@@ -25,11 +29,4 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
     checked_against = fake::msleep
 )])]);
 
-klp::livepatch_module! {
-    type: FuncNotInBindings,
-    patch: PATCH,
-    name: "func_not_in_bindings",
-    authors: ["klp-rs developers"],
-    description: "compile test: checked_against outside kernel::bindings",
-    license: "GPL",
-}
+compile_test!("func_not_in_bindings", PATCH);

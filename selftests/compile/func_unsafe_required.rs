@@ -12,6 +12,10 @@ use klp::{Object, Patch};
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 /// A replacement with `cmdline_proc_show()`'s prototype.
 unsafe extern "C" fn cmdline_proc_show(_m: *mut seq_file, _v: *mut c_void) -> c_int {
     0
@@ -22,11 +26,4 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
     cmdline_proc_show
 )])]);
 
-klp::livepatch_module! {
-    type: FuncUnsafeRequired,
-    patch: PATCH,
-    name: "func_unsafe_required",
-    authors: ["klp-rs developers"],
-    description: "compile test: func! without checked_against needs unsafe",
-    license: "GPL",
-}
+compile_test!("func_unsafe_required", PATCH);

@@ -12,6 +12,10 @@ use klp::{Object, Patch};
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 /// A replacement with `msleep()`'s signature.
 unsafe extern "C" fn cmdline_proc_show(_msecs: c_uint) {}
 
@@ -21,11 +25,4 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
     checked_against = kernel::bindings::msleep
 )])]);
 
-klp::livepatch_module! {
-    type: FuncWrongOriginal,
-    patch: PATCH,
-    name: "func_wrong_original",
-    authors: ["klp-rs developers"],
-    description: "compile test: checked_against names another function",
-    license: "GPL",
-}
+compile_test!("func_wrong_original", PATCH);

@@ -4,25 +4,19 @@
 //! Must not compile: one function listed twice in an object (their sysfs
 //! directories would clash, and the core would refuse the patch at `insmod`).
 
-use core::ffi::c_uint;
 use klp::{Object, Patch};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
-/// A replacement with `msleep()`'s exact signature.
-unsafe extern "C" fn msleep(_msecs: c_uint) {}
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+use common::msleep;
 
 static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
     klp::func!("msleep", msleep, checked_against = kernel::bindings::msleep),
     klp::func!("msleep", msleep, checked_against = kernel::bindings::msleep).sympos(1),
 ])]);
 
-klp::livepatch_module! {
-    type: PatchDuplicateFunc,
-    patch: PATCH,
-    name: "patch_duplicate_func",
-    authors: ["klp-rs developers"],
-    description: "compile test: a function listed twice",
-    license: "GPL",
-}
+compile_test!("patch_duplicate_func", PATCH);

@@ -10,6 +10,10 @@ use klp::{Callbacks, Object, Patch};
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 struct Nothing;
 
 #[vtable]
@@ -17,11 +21,4 @@ impl Callbacks for Nothing {}
 
 static PATCH: Patch = Patch::new(&[Object::vmlinux(&[]).callbacks::<Nothing>()]);
 
-klp::livepatch_module! {
-    type: PatchEmptyObject,
-    patch: PATCH,
-    name: "patch_empty_object",
-    authors: ["klp-rs developers"],
-    description: "compile test: an object that does nothing",
-    license: "GPL",
-}
+compile_test!("patch_empty_object", PATCH);

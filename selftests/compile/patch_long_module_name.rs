@@ -4,25 +4,23 @@
 //! Must not compile: a module object whose name is longer than the kernel's
 //! module names can be (`MODULE_NAME_LEN`), which the core would refuse.
 
-use core::ffi::c_uint;
 use klp::{Object, Patch};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
-/// A replacement with `msleep()`'s exact signature.
-unsafe extern "C" fn msleep(_msecs: c_uint) {}
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+use common::msleep;
 
 static PATCH: Patch = Patch::new(&[Object::module(
     kernel::c_str!("a_module_name_of_sixty_bytes_which_no_module_can_ever_have"),
-    &[klp::func!("msleep", msleep, checked_against = kernel::bindings::msleep)],
+    &[klp::func!(
+        "msleep",
+        msleep,
+        checked_against = kernel::bindings::msleep
+    )],
 )]);
 
-klp::livepatch_module! {
-    type: PatchLongModuleName,
-    patch: PATCH,
-    name: "patch_long_module_name",
-    authors: ["klp-rs developers"],
-    description: "compile test: a module name too long",
-    license: "GPL",
-}
+compile_test!("patch_long_module_name", PATCH);

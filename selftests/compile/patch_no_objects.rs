@@ -9,13 +9,10 @@ use klp::Patch;
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 static PATCH: Patch = Patch::new(&[]);
 
-klp::livepatch_module! {
-    type: PatchNoObjects,
-    patch: PATCH,
-    name: "patch_no_objects",
-    authors: ["klp-rs developers"],
-    description: "compile test: a patch without objects",
-    license: "GPL",
-}
+compile_test!("patch_no_objects", PATCH);

@@ -5,14 +5,15 @@
 //! `kernel::bindings` (`void msleep(unsigned int)`), checked by `klp::func!`:
 //! safe without `sympos`, in `unsafe` with it.
 
-use core::ffi::c_uint;
 use klp::{Object, Patch};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
-/// A replacement with `msleep()`'s exact signature.
-unsafe extern "C" fn msleep(_msecs: c_uint) {}
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+use common::msleep;
 
 static PATCH: Patch = Patch::new(&[
     Object::vmlinux(&[klp::func!(
@@ -37,11 +38,4 @@ static PATCH: Patch = Patch::new(&[
     ),
 ]);
 
-klp::livepatch_module! {
-    type: SignatureMatch,
-    patch: PATCH,
-    name: "signature_match",
-    authors: ["klp-rs developers"],
-    description: "compile test: matching signature",
-    license: "GPL",
-}
+compile_test!("signature_match", PATCH);

@@ -9,6 +9,10 @@ use klp::{Object, Patch};
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 /// A replacement taking a u64 where `msleep()` takes an unsigned int.
 unsafe extern "C" fn msleep(_msecs: u64) {}
 
@@ -18,11 +22,4 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[klp::func!(
     checked_against = kernel::bindings::msleep
 )])]);
 
-klp::livepatch_module! {
-    type: SignatureMismatch,
-    patch: PATCH,
-    name: "signature_mismatch",
-    authors: ["klp-rs developers"],
-    description: "compile test: mismatching signature",
-    license: "GPL",
-}
+compile_test!("signature_mismatch", PATCH);

@@ -12,6 +12,10 @@ use klp::{CallbackObject, Callbacks, Object, Patch, State};
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 // SAFETY: state 1 is an `AtomicU64` (which points nowhere) in every module.
 static READS: State<AtomicU64> = unsafe { State::new(1, 1) };
 
@@ -48,11 +52,4 @@ impl Callbacks for Hooks {
 static PATCH: Patch =
     Patch::new(&[Object::vmlinux(&[]).callbacks::<Hooks>()]).states(&[READS.desc()]);
 
-klp::livepatch_module! {
-    type: CompileTest,
-    patch: PATCH,
-    name: "state_api",
-    authors: ["klp-rs developers"],
-    description: "compile test: state_api",
-    license: "GPL",
-}
+compile_test!("state_api", PATCH);

@@ -5,12 +5,16 @@
 //! (`klp_get_prev_state()` needs `klp_mutex` and a transition), so a
 //! replacement function cannot call it.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::AtomicU64;
 use kernel::prelude::*;
 use klp::{CallbackObject, Callbacks, Object, Patch, State};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
+
+#[macro_use]
+#[path = "common.rs"]
+mod common;
 
 // SAFETY: state 1 is an `AtomicU64` (which points nowhere) in every module.
 static READS: State<AtomicU64> = unsafe { State::new(1, 1) };
@@ -20,17 +24,12 @@ fn prev_version() -> u32 {
     READS.prev().map_or(0, |prev| prev.version())
 }
 
-fn _unused() -> Ordering {
-    Ordering::Relaxed
-}
-
 struct Hooks;
 
 #[vtable]
 impl Callbacks for Hooks {
     fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
         pr_info!("{}\n", prev_version());
-        let _ = KBox::new(0u8, GFP_KERNEL)?;
         Ok(())
     }
 }
@@ -38,11 +37,4 @@ impl Callbacks for Hooks {
 static PATCH: Patch =
     Patch::new(&[Object::vmlinux(&[]).callbacks::<Hooks>()]).states(&[READS.desc()]);
 
-klp::livepatch_module! {
-    type: CompileTest,
-    patch: PATCH,
-    name: "state_prev_outside_callback",
-    authors: ["klp-rs developers"],
-    description: "compile test: state_prev_outside_callback",
-    license: "GPL",
-}
+compile_test!("state_prev_outside_callback", PATCH);

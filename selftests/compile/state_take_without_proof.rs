@@ -4,19 +4,19 @@
 //! Must NOT compile: `State::take_data` needs the `Unpatched` proof
 //! (the vmlinux `post_unpatch` only), not just any callback's object.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::AtomicU64;
 use kernel::prelude::*;
 use klp::{CallbackObject, Callbacks, Object, Patch, State};
 
 #[path = "../../src/lib.rs"]
 pub mod klp;
 
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
 // SAFETY: state 1 is an `AtomicU64` (which points nowhere) in every module.
 static READS: State<AtomicU64> = unsafe { State::new(1, 1) };
-
-fn _unused() -> Ordering {
-    Ordering::Relaxed
-}
 
 struct Hooks;
 
@@ -25,21 +25,9 @@ impl Callbacks for Hooks {
     fn pre_unpatch(obj: &CallbackObject<'_>) {
         drop(READS.take_data(obj));
     }
-
-    fn pre_patch(_obj: &CallbackObject<'_>) -> Result {
-        let _ = KBox::new(0u8, GFP_KERNEL)?;
-        Ok(())
-    }
 }
 
 static PATCH: Patch =
     Patch::new(&[Object::vmlinux(&[]).callbacks::<Hooks>()]).states(&[READS.desc()]);
 
-klp::livepatch_module! {
-    type: CompileTest,
-    patch: PATCH,
-    name: "state_take_without_proof",
-    authors: ["klp-rs developers"],
-    description: "compile test: state_take_without_proof",
-    license: "GPL",
-}
+compile_test!("state_take_without_proof", PATCH);
