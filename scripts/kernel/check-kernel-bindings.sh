@@ -73,6 +73,11 @@ type __kernel_ssize_t = isize;
 type __kernel_ptrdiff_t = isize;
 include!("bindings.rs");
 EOF
+# What the kernel's own bindings crate adds that a plain crate lacks and that
+# lays nothing out: 7.x's pin-init derive (`MaybeZeroable`) and kCFI's
+# `#[cfi_encoding]` (an unstable attribute the kernel enables).
+sed -i -e '/^#\[cfi_encoding = /d' -e 's/, MaybeZeroable\([,)]\)/\1/; s/(MaybeZeroable, /(/; s/(MaybeZeroable)/()/' \
+	"$work/bindings.rs"
 if "$KLP_RUSTC" --edition 2021 --crate-type lib --emit metadata -o "$work/lib.rmeta" \
 	"$work/lib.rs" >"$work/rustc.log" 2>&1; then
 	exit 0
