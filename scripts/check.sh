@@ -187,8 +187,9 @@ run_vm() {
 		# shellcheck disable=SC2154 # set by the eval
 		[ -z "$set" ] || printf '%s=%s\n' "$var" "$(shell_quote "$value")"
 	done >"$dir/guest.env"
-	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\n" "$(line_build_dir "$1")" \
-		"$results/$1/upstream/test_klp-call_getpid" >>"$dir/guest.env"
+	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\nKLP_UPSTREAM='%s'\n" \
+		"$(line_build_dir "$1")" "$results/$1/upstream/test_klp-call_getpid" \
+		"$results/$1/upstream" >>"$dir/guest.env"
 	KLP_VM_CPUS=$3 KLP_VM_NAME=$1/$2 "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
 		sh "$KLP_TOP/scripts/vm/guest-runner.sh" "$dir" "@$dir/entries.list" 2>&1 |
 		sed -u "s|^klp-rs: |[$1/$2] |"
