@@ -116,6 +116,9 @@ plan_line() {
 			;;
 		*)
 			[ -f "$test" ] || die "no test script $test"
+			# The guest does not start in this directory (on 7.3 its root
+			# is the Debian root): a relative path would not be found.
+			case $test in /*) ;; *) test=$PWD/$test ;; esac
 			name=$(basename "$test" .sh)
 			min=$(header "$test" 'kernel>' '')
 			if [ -n "$min" ] && ! version_ge "$line" "$min"; then
