@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=60
+# klp-rs-test: cpus=1 cost=95
 # A live patch and the other ftrace users of the function it patches
 # (cmdline_proc_show): a kprobe event (no post handler), a kprobe with a post
 # handler (test_klp_kprobe), a kretprobe event, the function tracer,
@@ -348,7 +348,9 @@ field() {
 # Rust ones; prints the table and adds a line to the summary.
 run_case() {
 	key=$1 name=$2 title=$3
+	took=
 	for flavour in rust c; do
+		case_start=$(date +%s)
 		ko=$RUST_LP
 		[ "$flavour" = rust ] || ko=$C_LP
 		[ -f "$ko" ] || continue
@@ -362,6 +364,7 @@ run_case() {
 			grep -v 'signaling' >"$WORK/$key.$flavour.log"
 		detach_all
 		cleanup_test_modules
+		took="$took $flavour $(($(date +%s) - case_start)) s"
 	done
 	expect_eq "$title: Rust patch: outcomes as expected" "$($4)" \
 		"$(cut -d'|' -f1,3-6 "$WORK/$key.rust")"
@@ -377,7 +380,7 @@ run_case() {
 		cp "$WORK/$key.rust" "$WORK/$key.c"
 		same="no C patch"
 	fi
-	table "$title" "$WORK/$key.rust" "$WORK/$key.c"
+	table "$title (took:$took)" "$WORK/$key.rust" "$WORK/$key.c"
 	r=$WORK/$key.rust
 	if [ "$key" = stacked ]; then
 		row="$name|$(field "$r" 2 3)|-|$(field "$r" 2 4), hits $(field "$r" 2 5)|$same"
