@@ -116,6 +116,9 @@ plan_line() {
 			;;
 		*)
 			[ -f "$test" ] || die "no test script $test"
+			# The guest does not start in this directory (on 7.3 its root
+			# is the Debian root): a relative path would not be found.
+			case $test in /*) ;; *) test=$PWD/$test ;; esac
 			name=$(basename "$test" .sh)
 			min=$(header "$test" 'kernel>' '')
 			if [ -n "$min" ] && ! version_ge "$line" "$min"; then
@@ -187,8 +190,9 @@ run_vm() {
 		# shellcheck disable=SC2154 # set by the eval
 		[ -z "$set" ] || printf '%s=%s\n' "$var" "$(shell_quote "$value")"
 	done >"$dir/guest.env"
-	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\n" "$(line_build_dir "$1")" \
-		"$results/$1/upstream/test_klp-call_getpid" >>"$dir/guest.env"
+	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\nKLP_UPSTREAM='%s'\n" \
+		"$(line_build_dir "$1")" "$results/$1/upstream/test_klp-call_getpid" \
+		"$results/$1/upstream" >>"$dir/guest.env"
 	KLP_VM_CPUS=$3 KLP_VM_NAME=$1/$2 "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
 		sh "$KLP_TOP/scripts/vm/guest-runner.sh" "$dir" "@$dir/entries.list" 2>&1 |
 		sed -u "s|^klp-rs: |[$1/$2] |"

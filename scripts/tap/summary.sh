@@ -27,7 +27,9 @@ KERNEL_REPORTS='Kernel panic|BUG:|WARNING:|Oops|general protection fault|possibl
 # The guests: RESULTS_DIR[/LINE]/vm-*/, or RESULTS_DIR itself for a single
 # guest; only those that had something to run.
 guests=$(find "$results" -mindepth 1 -maxdepth 2 -type d -name 'vm-*' | sort |
-	while read -r dir; do [ ! -f "$dir/entries.list" ] || [ -s "$dir/entries.list" ] && echo "$dir"; done)
+	while read -r dir; do
+		if [ ! -f "$dir/entries.list" ] || [ -s "$dir/entries.list" ]; then echo "$dir"; fi
+	done)
 [ -n "$guests" ] || [ ! -f "$results/console.log" ] || guests=$results
 extra=0
 for guest in $guests; do
