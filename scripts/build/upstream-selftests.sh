@@ -20,7 +20,9 @@
 #                           kernel tree, which the upstream scripts check for
 # On the 7.3 line the guest's root is the Debian root, whose
 # /lib/modules/<release> already holds Debian's modules: ours are copied
-# there, under updates/klp-rs, and depmod runs in the root.
+# there, under updates/klp-rs, and depmod runs in the root. For its debug
+# kernel (built in the root) `make modules_install` puts that kernel's
+# modules there first, with `build` -> its tree.
 # The upstream scripts load test_modules/NAME.ko relative to their working
 # directory, so the guest runs each flavour from its own directory.
 set -eu
@@ -95,6 +97,14 @@ install_ours() {
 	done
 }
 if [ -n "$line_root" ]; then
+	case $line_image in
+	"$line_kdir"/*)
+		# A kernel klp-rs built in the root (the 7.3 debug kernel): its
+		# own modules, and `build` for the scripts that check KDIR.
+		line_make -s INSTALL_MOD_PATH=/ modules_install >&2
+		ln -sfn "$line_kdir_in" "$line_root/lib/modules/$line_release/build"
+		;;
+	esac
 	install_ours "$line_root/lib/modules/$line_release/updates/klp-rs"
 	line_run depmod "$line_release"
 	log "module tree for $line_release: $(find "$line_root/lib/modules/$line_release/updates/klp-rs" -name '*.ko' | wc -l) klp-rs modules in the Debian root"
