@@ -55,6 +55,17 @@ unsafe_without_safety_comment() {
 		NF { safety = 0 }'
 }
 
+# SAFETY comments that a plain comment leads into: the whole argument
+# belongs in the SAFETY block (as in rust/kernel/), not partly in a comment
+# above a one-line SAFETY.
+safety_not_first() {
+	# shellcheck disable=SC2016 # $0 is awk's
+	rust_files | xargs awk '
+		/^[[:space:]]*\/\/ SAFETY:/ && prev ~ /^[[:space:]]*\/\/ / &&
+			prev !~ /(SAFETY|INVARIANT):/ { print FILENAME ":" FNR ": " $0 }
+		{ prev = $0 }'
+}
+
 # Rust files of live patch modules (samples/, bench/), where `unsafe`
 # belongs only in replacement functions (`unsafe extern "C" fn` items) and in
 # the promises only the patch author can make, each a block holding nothing
@@ -259,6 +270,8 @@ line_checks() {
 		"$(rust_files | xargs grep -n 'static mut' 2>/dev/null)"
 	check "every unsafe block has a // SAFETY: comment right above it" \
 		"$(unsafe_without_safety_comment)"
+	check "every SAFETY comment starts its comment block (the whole argument in it)" \
+		"$(safety_not_first)"
 	check "sample modules use unsafe only in their replacement functions" \
 		"$(unsafe_outside_replacements)"
 	check "Rust sources are rustfmt-clean (the kernel's .rustfmt.toml)" \

@@ -113,9 +113,9 @@ unsafe extern "C" fn livepatch_fix1_dummy_free(dummy: KBox<Dummy>) {
     // Patch: detach the shadow variable, which frees the memory. Dummies
     // allocated before the patch have none.
     if LEAKS.get(&dummy).is_some() {
-        // The dummy is owned here and freed on return; the `ShadowRef` `get`
+        // SAFETY: The dummy is owned here and freed on return; the `ShadowRef` `get`
         // returned was dropped with the condition.
-        // SAFETY: no reference to the dummy's shadow variable is in use.
+        // no reference to the dummy's shadow variable is in use.
         unsafe { LEAKS.detach(&dummy) };
     } else {
         pr_info!("livepatch_fix1_dummy_free: dummy {} leaked!\n", dummy.id);

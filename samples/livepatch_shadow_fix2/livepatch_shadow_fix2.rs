@@ -97,9 +97,9 @@ extern "C" fn livepatch_fix2_dummy_check(d: &Dummy, jiffies: c_ulong) -> bool {
 unsafe extern "C" fn livepatch_fix2_dummy_free(dummy: KBox<Dummy>) {
     // Patch: as in fix1.
     if LEAKS.get(&dummy).is_some() {
-        // The dummy is owned here and freed on return; the `ShadowRef` `get`
+        // SAFETY: The dummy is owned here and freed on return; the `ShadowRef` `get`
         // returned was dropped with the condition.
-        // SAFETY: no reference to the dummy's `SV_LEAK` variable is in use.
+        // no reference to the dummy's `SV_LEAK` variable is in use.
         unsafe { LEAKS.detach(&dummy) };
     } else {
         pr_info!("livepatch_fix2_dummy_free: dummy {} leaked!\n", dummy.id);
@@ -113,9 +113,9 @@ unsafe extern "C" fn livepatch_fix2_dummy_free(dummy: KBox<Dummy>) {
             count.load(Ordering::Relaxed)
         );
         drop(count);
-        // The dummy is owned here and freed on return, and `count`, the
+        // SAFETY: The dummy is owned here and freed on return, and `count`, the
         // only reference to its counter, was just dropped.
-        // SAFETY: no reference to the dummy's `SV_COUNTER` variable is in use.
+        // no reference to the dummy's `SV_COUNTER` variable is in use.
         unsafe { COUNTERS.detach(&dummy) };
     }
 }

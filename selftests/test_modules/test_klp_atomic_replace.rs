@@ -22,8 +22,8 @@ klp::module_param! {
 
 /// Replacement for `meminfo_proc_show()`, with its signature.
 unsafe extern "C" fn livepatch_meminfo_proc_show(m: *mut seq_file, _v: *mut c_void) -> c_int {
-    // `m` is the `seq_file` procfs passes to `meminfo_proc_show()`.
-    // SAFETY: `m` is a valid `seq_file` and the text a NUL-terminated literal.
+    // SAFETY: `m` is the `seq_file` procfs passes to `meminfo_proc_show()`.
+    // `m` is a valid `seq_file` and the text a NUL-terminated literal.
     unsafe {
         __seq_puts(
             m,

@@ -81,8 +81,8 @@ impl WorkItem for BusyWork {
     type Pointer = Arc<BusyWork>;
 
     fn run(this: Arc<BusyWork>) {
-        // `busymod_work_func` takes the `work_struct` of a live `BusyWork`.
-        // SAFETY: `this` keeps the `BusyWork` alive until the call returns.
+        // SAFETY: `busymod_work_func` takes the `work_struct` of a live `BusyWork`.
+        // `this` keeps the `BusyWork` alive until the call returns.
         unsafe { busymod_work_func(this.raw_work()) };
     }
 }
@@ -106,8 +106,8 @@ klp::patchable! {
 /// `work` must be the `work_struct` of a live [`BusyWork`].
 unsafe extern "C" fn busymod_work_func_body(work: *mut work_struct) {
     pr_info!("busymod_work_func enter\n");
-    // `Work<T>` is a transparent wrapper of `work_struct`.
-    // SAFETY: the caller guarantees that `work` is inside a live `BusyWork`.
+    // SAFETY: `Work<T>` is a transparent wrapper of `work_struct`.
+    // the caller guarantees that `work` is inside a live `BusyWork`.
     let busy = unsafe { &*<BusyWork as HasWork<BusyWork>>::work_container_of(work.cast()) };
     busy.complete_started();
 
@@ -157,8 +157,8 @@ impl kernel::Module for TestKlpCallbacksBusy {
 impl Drop for TestKlpCallbacksBusy {
     fn drop(&mut self) {
         BLOCK_TRANSITION.set(false);
-        // Once this returns, no worker runs this module's code any more.
-        // SAFETY: the work item is initialised and stays alive (`self.busy`).
+        // SAFETY: Once this returns, no worker runs this module's code any more.
+        // the work item is initialised and stays alive (`self.busy`).
         unsafe { bindings::flush_work(self.busy.raw_work()) };
         pr_info!("test_klp_callbacks_busy_exit\n");
     }

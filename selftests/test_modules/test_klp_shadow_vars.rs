@@ -141,8 +141,8 @@ fn shadow_alloc<T>(
     let ctor_data = ptr::from_ref(var).cast_mut().cast::<c_void>();
     let (name, sv) = match how {
         Alloc::New => {
-            // The size is that of the `Ptr` the constructor writes.
-            // SAFETY: `ctor_data` points to the `Ptr` it reads, alive during the call.
+            // SAFETY: The size is that of the `Ptr` the constructor writes.
+            // `ctor_data` points to the `Ptr` it reads, alive during the call.
             let sv = unsafe { klp_shadow_alloc(key(obj), id, size, gfp_flags, ctor, ctor_data) };
             ("klp_shadow_alloc", sv)
         }
@@ -170,8 +170,8 @@ fn shadow_alloc<T>(
 
 /// `klp_shadow_free()`, logged.
 fn shadow_free<T>(obj: &T, id: c_ulong, dtor: klp_shadow_dtor_t) {
-    // The test only holds raw pointers, and reads them before this call.
-    // SAFETY: no reference to the variable's data is kept.
+    // SAFETY: The test only holds raw pointers, and reads them before this call.
+    // no reference to the variable's data is kept.
     unsafe { klp_shadow_free(key(obj), id, dtor) };
     pr_info!(
         "klp_shadow_free(obj=PTR{}, id=0x{:x}, dtor=PTR{})\n",
@@ -243,9 +243,9 @@ fn holds(sv: *mut Ptr, expected: Ptr) -> bool {
     if sv.is_null() {
         return false;
     }
-    // `sv` is the data of a live shadow variable of this test, initialised
+    // SAFETY: `sv` is the data of a live shadow variable of this test, initialised
     // by `shadow_ctor` with a `Ptr`.
-    // SAFETY: `sv` is non-null, valid and initialised for reads.
+    // `sv` is non-null, valid and initialised for reads.
     let held = unsafe { sv.read() };
     held == expected
 }

@@ -59,8 +59,8 @@ unsafe extern "C" fn lp_sys_getpid(_regs: *const bindings::pt_regs) -> c_long {
             }
         }
     }
-    // `task_tgid_vnr(current)` is this call with a null namespace.
-    // SAFETY: `get_current()` is the running task, valid for this call.
+    // SAFETY: `task_tgid_vnr(current)` is this call with a null namespace.
+    // `get_current()` is the running task, valid for this call.
     unsafe {
         c_long::from(bindings::__task_pid_nr_ns(
             bindings::get_current(),
@@ -76,8 +76,8 @@ unsafe extern "C" fn npids_show(
     _attr: *mut bindings::kobj_attribute,
     buf: *mut c_char,
 ) -> isize {
-    // The format takes one `unsigned int`.
-    // SAFETY: sysfs passes a page-sized buffer, and the argument matches.
+    // SAFETY: The format takes one `unsigned int`.
+    // sysfs passes a page-sized buffer, and the argument matches.
     let len = unsafe {
         bindings::sysfs_emit(
             buf,
@@ -99,9 +99,9 @@ static NPIDS_ATTR: NpidsAttr = NpidsAttr(klp::stand_ins::kernel::kobj_attribute_
     bindings::attribute {
         name: char_ptr(kernel::c_str!("npids")),
         mode: 0o444,
-        // With lockdep the attribute also has its lock class keys (`key`,
+        // SAFETY: With lockdep the attribute also has its lock class keys (`key`,
         // `skey`): zero, as in C's `__ATTR_RO`, for a static attribute.
-        // SAFETY: all zeroes (null pointers, no flags) is a valid `attribute`.
+        // all zeroes (null pointers, no flags) is a valid `attribute`.
         ..unsafe { core::mem::zeroed() }
     },
     npids_show,
@@ -123,8 +123,8 @@ unsafe impl Sync for SysfsDir {}
 impl SysfsDir {
     /// Creates `/sys/kernel/test_klp_syscall` with its `npids` file.
     fn new() -> Result<Self> {
-        // The pointer to the kernel's `/sys/kernel` kobject.
-        // SAFETY: it is set up at boot and never changes.
+        // SAFETY: The pointer to the kernel's `/sys/kernel` kobject.
+        // it is set up at boot and never changes.
         let kernel_kobj = unsafe { (&raw const bindings::kernel_kobj).read() };
         // SAFETY: the name is NUL-terminated and `kernel_kobj` is valid.
         let kobj = unsafe {
@@ -146,8 +146,8 @@ impl SysfsDir {
 
 impl Drop for SysfsDir {
     fn drop(&mut self) {
-        // Dropping the last reference removes the directory and its file.
-        // SAFETY: we hold a reference (type invariant).
+        // SAFETY: Dropping the last reference removes the directory and its file.
+        // we hold a reference (type invariant).
         unsafe { bindings::kobject_put(self.0.as_ptr()) };
     }
 }

@@ -107,8 +107,8 @@ impl CallbackObject<'_> {
     /// The module's name, or `None` for vmlinux.
     #[inline]
     pub fn name(&self) -> Option<&CStr> {
-        // `name` is null or the static NUL-terminated name from the patch description.
-        // SAFETY: `ptr` is valid (type invariant).
+        // SAFETY: `name` is null or the static NUL-terminated name from the patch description.
+        // `ptr` is valid (type invariant).
         let name = unsafe { (*self.ptr).name };
         if name.is_null() {
             None
@@ -123,9 +123,9 @@ impl CallbackObject<'_> {
     /// around them, and in `pre_patch`.
     #[inline]
     pub fn patched(&self) -> bool {
-        // `patched` is written by the core under `klp_mutex`, which the
+        // SAFETY: `patched` is written by the core under `klp_mutex`, which the
         // callback runs under.
-        // SAFETY: `ptr` is valid for the callback (type invariant), and the
+        // `ptr` is valid for the callback (type invariant), and the
         // read races with no write (see above).
         unsafe { (*self.ptr).patched }
     }
@@ -136,17 +136,17 @@ impl CallbackObject<'_> {
     /// there.
     #[inline]
     pub fn module_name(&self) -> Option<&CStr> {
-        // The core sets `mod` while the module is loaded and clears it only
+        // SAFETY: The core sets `mod` while the module is loaded and clears it only
         // under `klp_mutex`, which the callback runs under, so the module
         // and its name stay while the callback runs.
-        // SAFETY: `ptr` is valid for the callback (type invariant).
+        // `ptr` is valid for the callback (type invariant).
         let module = unsafe { (*self.ptr).mod_ };
         if module.is_null() {
             return None;
         }
-        // `name` is an array of `MODULE_NAME_LEN` bytes in the module,
+        // SAFETY: `name` is an array of `MODULE_NAME_LEN` bytes in the module,
         // NUL-terminated by the loader, valid while the module is (above).
-        // SAFETY: `module` is non-null and valid (see above), and its name
+        // `module` is non-null and valid (see above), and its name
         // is a NUL-terminated string that outlives the returned reference.
         Some(unsafe { CStr::from_char_ptr((*module).name.as_ptr()) })
     }
@@ -161,9 +161,9 @@ impl CallbackObject<'_> {
     /// not loaded).
     #[inline]
     pub fn module_state(&self) -> Option<ModuleState> {
-        // The core sets `mod` while the module is loaded, and callbacks run
+        // SAFETY: The core sets `mod` while the module is loaded, and callbacks run
         // under `klp_mutex`, so the module cannot go away during the callback.
-        // SAFETY: `ptr` is valid (type invariant).
+        // `ptr` is valid (type invariant).
         let module = unsafe { (*self.ptr).mod_ };
         if module.is_null() {
             return None;
@@ -389,10 +389,10 @@ unsafe fn finished_unpatching(obj: *mut bindings::klp_object) -> bool {
     let Some(patch) = registration::current_patch() else {
         return false;
     };
-    // `patch` is this module's registered patch, alive while it is current,
+    // SAFETY: `patch` is this module's registered patch, alive while it is current,
     // and `enabled` is written by the core only under `klp_mutex`, which the
     // caller holds.
-    // SAFETY: `patch` points to a valid `klp_patch`; the read races with no write.
+    // `patch` points to a valid `klp_patch`; the read races with no write.
     if unsafe { (*patch).enabled } {
         return false;
     }
@@ -405,12 +405,12 @@ unsafe fn finished_unpatching(obj: *mut bindings::klp_object) -> bool {
     if module.is_null() {
         return false;
     }
-    // The core set `mod` while the module is loaded, and clears it only
+    // SAFETY: The core set `mod` while the module is loaded, and clears it only
     // under `klp_mutex`, which the caller holds: the module is not freed
     // during the callback. Its state may be changed concurrently by the
     // module loader (`LIVE` to `GOING` by `delete_module()`), hence the
     // volatile read; in cases 2 and 3 it is never `LIVE`.
-    // SAFETY: `module` is valid (see above) and the read is of one aligned `int`.
+    // `module` is valid (see above) and the read is of one aligned `int`.
     let state = unsafe { ptr::read_volatile(ptr::addr_of!((*module).state)) };
     state == bindings::module_state_MODULE_STATE_LIVE
 }
@@ -421,8 +421,8 @@ unsafe fn finished_unpatching(obj: *mut bindings::klp_object) -> bool {
 unsafe extern "C" fn post_unpatch_trampoline<C: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: the core calls `post_unpatch` with a valid object, under `klp_mutex`.
     let unpatched = unsafe { finished_unpatching(obj) };
-    // `unpatched` is true only when the whole patch has been unpatched
+    // SAFETY: `unpatched` is true only when the whole patch has been unpatched
     // (`finished_unpatching`), which is what `Unpatched` promises.
-    // SAFETY: the core passes a valid object for the callback's duration.
+    // the core passes a valid object for the callback's duration.
     C::post_unpatch(&unsafe { callback_object(obj, CallbackKind::PostUnpatch, unpatched) });
 }

@@ -93,8 +93,8 @@ unsafe fn enable_in(
         }
         // The run's terminator.
         func_slots.next().ok_or(EINVAL)?;
-        // `run` points to the object's functions, terminated just above.
-        // SAFETY: `object` is a valid `klp_object` no one else uses yet (see above).
+        // SAFETY: `run` points to the object's functions, terminated just above.
+        // `object` is a valid `klp_object` no one else uses yet (see above).
         unsafe {
             (*object).name = obj.name.map_or(ptr::null(), char_ptr);
             (*object).funcs = run;
@@ -116,8 +116,8 @@ unsafe fn enable_in(
     state_slots.next().ok_or(EINVAL)?;
 
     let raw = patch.get();
-    // The arrays it is given are complete and terminated.
-    // SAFETY: `raw` is a valid `klp_patch` no one else uses yet (see above).
+    // SAFETY: The arrays it is given are complete and terminated.
+    // `raw` is a valid `klp_patch` no one else uses yet (see above).
     unsafe {
         (*raw).mod_ = module.as_ptr();
         (*raw).objs = opaque_ptr(objects.as_ptr());
@@ -135,11 +135,11 @@ unsafe fn enable_in(
         return Err(EBUSY);
     }
 
-    // The structures are complete and null-terminated. On failure the core
+    // SAFETY: The structures are complete and null-terminated. On failure the core
     // has already let go of them. A failure is not logged here: the core has
     // logged its reason, and an extra line would break tools that compare the
     // kernel log exactly (the kernel's livepatch selftests do).
-    // SAFETY: they stay in place until the core releases them (the caller's guarantee).
+    // they stay in place until the core releases them (the caller's guarantee).
     let ret = unsafe { bindings::klp_enable_patch(raw) };
     if let Err(err) = to_result(ret) {
         CURRENT_PATCH.store(ptr::null_mut(), Ordering::Release);
@@ -222,9 +222,9 @@ impl<const OBJECTS: usize, const FUNCS: usize, const STATES: usize>
             pr_err!("klp-rs: a klp::Storage can be used only once\n");
             return Err(EBUSY);
         }
-        // The structures are zeroed and unused (type invariant: `used` was
+        // SAFETY: The structures are zeroed and unused (type invariant: `used` was
         // not set before), and static: in place until the module is gone.
-        // SAFETY: zeroed, unused, and in place for as long as the core needs them.
+        // zeroed, unused, and in place for as long as the core needs them.
         unsafe {
             enable_in(
                 desc,
@@ -348,9 +348,9 @@ impl Registration {
         // SAFETY: zero bytes are a valid `klp_patch` (see `zeroed`).
         let patch = KBox::pin(unsafe { zeroed() }, GFP_KERNEL)?;
 
-        // The heap buffers never move (no vector is resized again) and are
+        // SAFETY: The heap buffers never move (no vector is resized again) and are
         // not freed before the core releases them (see the type's documentation).
-        // SAFETY: the structures are zeroed, new, and in place for as long as the core needs them.
+        // the structures are zeroed, new, and in place for as long as the core needs them.
         unsafe { enable_in(desc, module, &patch, &objects, &funcs, &states) }?;
 
         // INVARIANT: the arrays were built by `enable_in`, are not resized

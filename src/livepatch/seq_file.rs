@@ -47,10 +47,10 @@ impl SeqFile {
     /// `m.print(format_args!("read {} times\n", n))`.
     #[inline]
     pub fn print(&self, args: fmt::Arguments<'_>) {
-        // `%pA` makes vsnprintf() format a `fmt::Arguments` through the
+        // SAFETY: `%pA` makes vsnprintf() format a `fmt::Arguments` through the
         // kernel crate's `rust_fmt_argument()`, as `pr_info!` does.
         // The format takes one pointer to `fmt::Arguments`, which outlives the call.
-        // SAFETY: the `seq_file` is live (type invariant).
+        // the `seq_file` is live (type invariant).
         unsafe {
             bindings::seq_printf(
                 self.0.get(),

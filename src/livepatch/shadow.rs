@@ -251,9 +251,9 @@ impl<O, T: GlobalData + Send + Sync> Shadow<O, T> {
             init: Some(init),
             error: None,
         };
-        // The constructor writes a `T` into the data and finds the
+        // SAFETY: The constructor writes a `T` into the data and finds the
         // `Constructor` through `ctor_data`, which outlives the call.
-        // SAFETY: the size is `T`'s and `construct` matches `ctor_data`.
+        // the size is `T`'s and `construct` matches `ctor_data`.
         let data = unsafe {
             bindings::klp_shadow_get_or_alloc(
                 key(obj),
@@ -285,8 +285,8 @@ impl<O, T: GlobalData + Send + Sync> Shadow<O, T> {
     /// id), and none is made after, which holds where `obj` itself is freed
     /// and no one else can reach it any more.
     pub unsafe fn detach(&self, obj: &O) {
-        // The destructor drops the `T` this type put there (type invariant).
-        // SAFETY: the caller guarantees no reference to it is in use or will be.
+        // SAFETY: The destructor drops the `T` this type put there (type invariant).
+        // the caller guarantees no reference to it is in use or will be.
         unsafe { bindings::klp_shadow_free(key(obj), self.id, Some(destruct::<T>)) };
     }
 
@@ -319,7 +319,7 @@ impl<O, T: GlobalData + Send + Sync> Shadow<O, T> {
             );
             return Err(EBUSY);
         }
-        // `closed` was set before the count was read as zero, both SeqCst,
+        // SAFETY: `closed` was set before the count was read as zero, both SeqCst,
         // and `enter` increments before it checks `closed`, both SeqCst. In
         // the single order of those operations, a reference counted after
         // the read sees `closed` and gives up before reaching a value; one
@@ -330,7 +330,7 @@ impl<O, T: GlobalData + Send + Sync> Shadow<O, T> {
         // so the value read is in its release sequence). Values of this id
         // shared with another module are not in use there (contract of
         // `new`).
-        // SAFETY: no `ShadowRef` to a value of this id is alive, and none can be made.
+        // no `ShadowRef` to a value of this id is alive, and none can be made.
         unsafe { bindings::klp_shadow_free_all(self.id, Some(destruct::<T>)) };
         Ok(())
     }
@@ -344,8 +344,8 @@ impl<O, T: GlobalData + Send + Sync> Shadow<O, T> {
     /// [`ShadowRef`] of this `Shadow`, or of another module sharing the id,
     /// is alive, and none is made after the call to a value it frees.
     pub unsafe fn detach_all_unchecked(&self) {
-        // The destructor drops the `T`s this type put there (type invariant).
-        // SAFETY: the caller guarantees no reference to them is in use or will be.
+        // SAFETY: The destructor drops the `T`s this type put there (type invariant).
+        // the caller guarantees no reference to them is in use or will be.
         unsafe { bindings::klp_shadow_free_all(self.id, Some(destruct::<T>)) };
     }
 }
@@ -378,8 +378,8 @@ unsafe extern "C" fn construct<T, F: FnOnce() -> Result<T>>(
     shadow_data: *mut c_void,
     ctor_data: *mut c_void,
 ) -> c_int {
-    // Nothing else accesses the `Constructor<F>` during the call.
-    // SAFETY: `ctor_data` is the caller's `Constructor<F>`.
+    // SAFETY: Nothing else accesses the `Constructor<F>` during the call.
+    // `ctor_data` is the caller's `Constructor<F>`.
     let ctor = unsafe { &mut *ctor_data.cast::<Constructor<F>>() };
     let result = match ctor.init.take() {
         Some(init) => init(),
@@ -387,8 +387,8 @@ unsafe extern "C" fn construct<T, F: FnOnce() -> Result<T>>(
     };
     match result {
         Ok(value) => {
-            // `ALIGNMENT_FITS_KMALLOC` checked that kmalloc alignment suffices.
-            // SAFETY: `shadow_data` is fresh, zeroed room for a `T`.
+            // SAFETY: `ALIGNMENT_FITS_KMALLOC` checked that kmalloc alignment suffices.
+            // `shadow_data` is fresh, zeroed room for a `T`.
             unsafe { ptr::write(shadow_data.cast::<T>(), value) };
             0
         }

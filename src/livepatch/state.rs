@@ -129,9 +129,9 @@ impl<T: Send + Sync> State<T> {
     /// replacement functions); `None` if the patch does not list it.
     pub fn get(&self) -> Option<StateRef<'_, T>> {
         let patch = registration::current_patch()?;
-        // `klp_get_state()` only walks `patch->states`, the array this module
+        // SAFETY: `klp_get_state()` only walks `patch->states`, the array this module
         // built, which stays in place while the patch is registered.
-        // SAFETY: `patch` is this module's registered patch.
+        // `patch` is this module's registered patch.
         let raw = unsafe { bindings::klp_get_state(patch, self.desc.id) };
         StateRef::new(raw)
     }
@@ -149,11 +149,11 @@ impl<T: Send + Sync> State<T> {
         if !obj.in_own_transition() {
             return None;
         }
-        // The callback runs under `klp_mutex` with this patch as the
+        // SAFETY: The callback runs under `klp_mutex` with this patch as the
         // transition patch (see above); the result stays valid during the
         // callback, since the patches it belongs to cannot be removed
         // without `klp_mutex`.
-        // SAFETY: called with `klp_mutex` held and a transition in progress.
+        // called with `klp_mutex` held and a transition in progress.
         let raw = unsafe { bindings::klp_get_prev_state(self.desc.id) };
         StateRef::new(raw)
     }
@@ -170,12 +170,12 @@ impl<T: Send + Sync> State<T> {
         // `take_data` sees this reader (and puts the data back).
         self.readers.fetch_add(1, Ordering::SeqCst);
         let data = state.data_atomic().load(Ordering::SeqCst);
-        // Data is set once from a `KBox<T>` (release CAS, seen here through
+        // SAFETY: Data is set once from a `KBox<T>` (release CAS, seen here through
         // the `SeqCst` load), never replaced in place, and not dropped while
         // `readers` counts this call (see `take_data`) or while a
         // replacement function of a patch holding it can run (see the
         // module documentation).
-        // SAFETY: `data` is null or a live `T` for the duration of `f`.
+        // `data` is null or a live `T` for the duration of `f`.
         let result = f(unsafe { data.cast::<T>().as_ref() });
         self.readers.fetch_sub(1, Ordering::SeqCst);
         result
@@ -222,10 +222,10 @@ impl<T: Send + Sync> State<T> {
             state.data_atomic().store(data, Ordering::SeqCst);
             return Err(EBUSY);
         }
-        // Non-null data is a `KBox<T>` made raw (`StateRef` invariant). No
+        // SAFETY: Non-null data is a `KBox<T>` made raw (`StateRef` invariant). No
         // reader of this module holds it (the count was zero after the swap),
         // and no replacement function of the patch runs (`Unpatched`).
-        // SAFETY: the box was swapped out of the state: this is its only owner.
+        // the box was swapped out of the state: this is its only owner.
         Ok(Some(unsafe { KBox::from_raw(data.cast::<T>()) }))
     }
 
@@ -262,8 +262,8 @@ impl<T: Send + Sync> State<T> {
 /// Whether this module's patch uses atomic replace.
 fn patch_replaces() -> bool {
     registration::current_patch().is_some_and(|patch| {
-        // `replace` is set before the patch is enabled and never changes.
-        // SAFETY: `patch` is this module's registered patch.
+        // SAFETY: `replace` is set before the patch is enabled and never changes.
+        // `patch` is this module's registered patch.
         unsafe { (*patch).replace }
     })
 }
@@ -304,10 +304,10 @@ impl<T> StateRef<'_, T> {
 
     /// The `data` field, as the atomic every access goes through.
     fn data_atomic(&self) -> &AtomicPtr<core::ffi::c_void> {
-        // The field is aligned for a pointer and lives as long as the patch
+        // SAFETY: The field is aligned for a pointer and lives as long as the patch
         // (type invariant); the core never touches it, and the library
         // accesses it only through this atomic.
-        // SAFETY: `raw` is valid (type invariant), see above.
+        // `raw` is valid (type invariant), see above.
         unsafe { AtomicPtr::from_ptr(ptr::addr_of_mut!((*self.raw).data)) }
     }
 }

@@ -140,10 +140,10 @@ where
         // INVARIANT: `dwork` is initialised below with `run::<T, ID>`.
         pin_init!(Self {
             dwork <- Opaque::ffi_init(move |slot: *mut bindings::delayed_work| {
-                // These are the two steps of C's `INIT_DELAYED_WORK()`;
+                // SAFETY: These are the two steps of C's `INIT_DELAYED_WORK()`;
                 // `run::<T, ID>` is a work function for this field (see
                 // `run`), and the names and keys are static.
-                // SAFETY: `slot` is valid for writes and pinned.
+                // `slot` is valid for writes and pinned.
                 unsafe {
                     bindings::init_work_with_key(
                         &raw mut (*slot).work,
@@ -194,8 +194,8 @@ where
             // back or `cancel_sync` drops it.
             Ok(())
         } else {
-            // `Arc::into_raw` gave up the reference above.
-            // SAFETY: the queue did not take it.
+            // SAFETY: `Arc::into_raw` gave up the reference above.
+            // the queue did not take it.
             Err(unsafe { Arc::from_raw(ptr) })
         }
     }
@@ -211,14 +211,14 @@ where
         // SAFETY: `self` was initialised by `new` and is pinned.
         let was_queued = unsafe { bindings::cancel_delayed_work_sync(Self::raw_get(field)) };
         if was_queued {
-            // Only `enqueue` queues the work, for the `T` whose
+            // SAFETY: Only `enqueue` queues the work, for the `T` whose
             // `HasDelayedWork<T, ID>` field `self` is (type invariant).
-            // SAFETY: `field` points to that field of a `T`.
+            // `field` points to that field of a `T`.
             let this = unsafe { T::work_container_of(field) };
-            // The cancellation took the queued work, with the reference the
+            // SAFETY: The cancellation took the queued work, with the reference the
             // queue owned, back from the queue. The caller's borrow of `self`
             // comes from another reference, so the `T` stays alive.
-            // SAFETY: `this` comes from `Arc::into_raw` in `enqueue`.
+            // `this` comes from `Arc::into_raw` in `enqueue`.
             drop(unsafe { Arc::from_raw(this) });
         }
         was_queued
@@ -269,8 +269,8 @@ pub unsafe trait HasDelayedWork<T, const ID: u64 = 0> {
     where
         Self: Sized,
     {
-        // `Self` contains the field `OFFSET` bytes in.
-        // SAFETY: the caller promises that `ptr` points to a valid `Self`.
+        // SAFETY: `Self` contains the field `OFFSET` bytes in.
+        // the caller promises that `ptr` points to a valid `Self`.
         unsafe { ptr.cast::<u8>().add(Self::OFFSET).cast() }
     }
 
@@ -285,8 +285,8 @@ pub unsafe trait HasDelayedWork<T, const ID: u64 = 0> {
     where
         Self: Sized,
     {
-        // The field is `OFFSET` bytes into a `Self`.
-        // SAFETY: the caller promises that `ptr` points to the field.
+        // SAFETY: The field is `OFFSET` bytes into a `Self`.
+        // the caller promises that `ptr` points to the field.
         unsafe { ptr.cast::<u8>().sub(Self::OFFSET).cast() }
     }
 }
@@ -332,11 +332,11 @@ where
     // The `work_struct` starts the `delayed_work`, which is all of a
     // `DelayedWork` (see the assertion next to `DelayedWork`).
     let field = work.cast::<DelayedWork<T, ID>>();
-    // Only `enqueue` queues the work, for the `T` whose `HasDelayedWork<T, ID>`
+    // SAFETY: Only `enqueue` queues the work, for the `T` whose `HasDelayedWork<T, ID>`
     // field it is (type invariant of `DelayedWork`).
-    // SAFETY: `field` points to that field of a `T`.
+    // `field` points to that field of a `T`.
     let this = unsafe { T::work_container_of(field) };
-    // Running the work hands back the reference the queue owned.
-    // SAFETY: `this` comes from `Arc::into_raw` in `enqueue`.
+    // SAFETY: Running the work hands back the reference the queue owned.
+    // `this` comes from `Arc::into_raw` in `enqueue`.
     T::run(unsafe { Arc::from_raw(this) });
 }

@@ -237,8 +237,8 @@ impl KernelParam {
         param: &'static Param<T>,
         perm: u16,
     ) -> Self {
-        // The caller's guarantees are passed on.
-        // SAFETY: `param` is static storage of the type `T::OPS` handles.
+        // SAFETY: The caller's guarantees are passed on.
+        // `param` is static storage of the type `T::OPS` handles.
         unsafe { Self::raw(name, module, T::OPS, param.as_arg(), perm) }
     }
 
@@ -255,9 +255,9 @@ impl KernelParam {
         perm: u16,
     ) -> Self {
         let arg = (&raw const array.0).cast_mut().cast();
-        // `array` is static and built by `ParamArray::descriptor`; the
+        // SAFETY: `array` is static and built by `ParamArray::descriptor`; the
         // caller's guarantees are passed on.
-        // SAFETY: `param_array_ops` takes a `struct kparam_array`, as `arg` is.
+        // `param_array_ops` takes a `struct kparam_array`, as `arg` is.
         unsafe {
             Self::raw(
                 name,
@@ -386,9 +386,9 @@ macro_rules! module_param {
             #[used]
             #[doc(hidden)]
             pub static PARAM: $crate::klp::param::KernelParam =
-                // `__this_module` is this module's `struct module`, and this
+                // SAFETY: `__this_module` is this module's `struct module`, and this
                 // entry is placed in its `__param` section (`link_section`).
-                // SAFETY: the module and the placement are as `new` requires.
+                // the module and the placement are as `new` requires.
                 unsafe {
                     $crate::klp::param::KernelParam::new::<$ty>(
                         ::kernel::c_str!($name),
@@ -445,9 +445,9 @@ macro_rules! module_param_array {
             #[used]
             #[doc(hidden)]
             pub static PARAM: $crate::klp::param::KernelParam =
-                // `__this_module` is this module's `struct module`, and this
+                // SAFETY: `__this_module` is this module's `struct module`, and this
                 // entry is placed in its `__param` section (`link_section`).
-                // SAFETY: the module and the placement are as `new_array` requires.
+                // the module and the placement are as `new_array` requires.
                 unsafe {
                     $crate::klp::param::KernelParam::new_array(
                         ::kernel::c_str!($name),

@@ -21,16 +21,16 @@ use kernel::time::Jiffies;
 /// It must be called from a context that may sleep; the kernel reports a call
 /// from atomic context (`might_sleep()`).
 pub fn msleep(msecs: u32) {
-    // Sleeping in atomic context is a bug the kernel detects, not unsafety.
-    // SAFETY: `msleep()` takes any duration and has no memory requirement.
+    // SAFETY: Sleeping in atomic context is a bug the kernel detects, not unsafety.
+    // `msleep()` takes any duration and has no memory requirement.
     unsafe { bindings::msleep(msecs) };
 }
 
 /// The current time in jiffies (C's `jiffies`, read with `READ_ONCE()`).
 pub fn jiffies() -> Jiffies {
-    // `jiffies` is a kernel global that the timer interrupt updates; the
+    // SAFETY: `jiffies` is a kernel global that the timer interrupt updates; the
     // volatile read is C's `READ_ONCE()`.
-    // SAFETY: `jiffies` is always valid to read.
+    // `jiffies` is always valid to read.
     unsafe { ptr::read_volatile(&raw const bindings::jiffies) }
 }
 

@@ -23,8 +23,8 @@ use super::kernel::work_ptr;
 /// context that may sleep; calling it from `work`'s own function deadlocks
 /// (lockdep reports it).
 pub fn flush_work<T: ?Sized, const ID: u64>(work: &Work<T, ID>) -> bool {
-    // A `Work` is made only by `Work::new`, which initialises it in place
+    // SAFETY: A `Work` is made only by `Work::new`, which initialises it in place
     // (pinned), and the reference keeps it valid during the call.
-    // SAFETY: the pointer is to an initialised `work_struct`.
+    // the pointer is to an initialised `work_struct`.
     unsafe { bindings::flush_work(work_ptr(work)) }
 }

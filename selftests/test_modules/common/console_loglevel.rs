@@ -21,8 +21,8 @@ fn console_loglevel_ptr() -> *mut c_int {
 
 /// The current `console_loglevel`.
 pub(crate) fn get() -> c_int {
-    // Like C code, a plain (racy but word-sized) read.
-    // SAFETY: `console_printk[0]` is a valid, aligned int for the kernel's lifetime.
+    // SAFETY: Like C code, a plain (racy but word-sized) read.
+    // `console_printk[0]` is a valid, aligned int for the kernel's lifetime.
     unsafe { console_loglevel_ptr().read_volatile() }
 }
 
