@@ -66,7 +66,7 @@ pub mod stand_ins;
 
 pub use livepatch::{
     bindings, callbacks, func, global_data, module, object, patch, patchable, registration,
-    seq_file, shadow, state,
+    seq_file, shadow, state, symbols,
 };
 pub use stand_ins::{delayed_work, param, sys, work};
 
@@ -85,5 +85,5 @@ pub use state::{State, StateDesc, StateRef};
 /// e.g. `klp::func!`.
 pub use crate::{
     func, global_data, impl_has_delayed_work, livepatch_module, modinfo_livepatch, module,
-    module_param, module_param_array, new_delayed_work, patchable,
+    module_param, module_param_array, new_delayed_work, patchable, symbols,
 };

@@ -29,6 +29,12 @@ done
 sort -u -o "$exported" "$exported"
 missing=0
 for ko; do
+	# A livepatch symbol left undefined: the post-link step did not run.
+	for sym in $(nm -u "$ko" | awk '{ print $2 }' | grep '^\.klp\.sym\.' | sort -u); do
+		printf '%s: %s is not a livepatch symbol yet (run tools/klp-post-link on it)\n' \
+			"${ko##*/}" "$sym" >&2
+		missing=$((missing + 1))
+	done
 	for sym in $(nm -u "$ko" | awk '{ print $2 }' | grep -v '^\.klp\.sym\.' | sort -u |
 		comm -23 - "$exported"); do
 		printf '%s: %s is not exported by the target kernel\n' "${ko##*/}" "$sym" >&2

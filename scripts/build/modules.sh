@@ -9,9 +9,10 @@
 # tree with the line's compilers (scripts/common.sh: line_setup), after the
 # livepatch bindings for that kernel are generated into
 # build/LINE/generated/. Before the build it checks that the rustc is the
-# kernel's own; after it, that every undefined symbol of every module is
-# exported by the kernel (scripts/build/check-symbols.sh). Prints build/LINE
-# on stdout.
+# kernel's own; after it, it turns the uses of klp::symbols! into livepatch
+# relocations (tools/klp-post-link) and checks that every other undefined
+# symbol of every module is exported by the kernel
+# (scripts/build/check-symbols.sh). Prints build/LINE on stdout.
 set -eu
 export KLP_LOG_TAG=modules
 # shellcheck source=scripts/common.sh
@@ -41,6 +42,15 @@ if ! line_make M="$line_build" -j"$(( $(nproc) + 1 ))" "$@" >"$line_build/build.
 	die "$line: the build failed (log: $line_build/build.log)"
 fi
 if [ "$*" = modules ]; then
+	# The livepatch relocations of the modules that use klp::symbols!
+	# (tools/klp-post-link; a module without .klp.sym.* symbols, or one
+	# already converted, is left as it is).
+	post_link=$KLP_TOP/tools/klp-post-link
+	(cd "$post_link" && cargo build --locked --quiet --release) ||
+		die "tools/klp-post-link does not build (cd tools/klp-post-link && cargo build)"
+	# shellcheck disable=SC2046 # paths without spaces
+	"$post_link/target/release/klp-post-link" $(find "$line_build" -name '*.ko' | sort) ||
+		die "$line: the livepatch relocations could not be made (see above)"
 	# shellcheck disable=SC2046 # paths without spaces
 	"$KLP_TOP/scripts/build/check-symbols.sh" "$line_kdir/Module.symvers" \
 		$(find "$line_build" -name Module.symvers) $(find "$line_build" -name '*.ko' | sort) >&2

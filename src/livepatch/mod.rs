@@ -3,8 +3,9 @@
 //! The livepatch API: describing a patch ([`patch`], [`object`], [`func`]),
 //! enabling it and keeping its C structures alive ([`registration`],
 //! [`module`]), callbacks, shadow variables and system states (and the
-//! [`global_data`] they may hold), and Rust functions that live patches can
-//! replace ([`patchable`]).
+//! [`global_data`] they may hold), Rust functions that live patches can
+//! replace ([`patchable`]), and the non-exported symbols of a patched object
+//! that replacement code can use ([`symbols`]).
 
 pub mod bindings;
 pub mod callbacks;
@@ -18,3 +19,4 @@ pub mod registration;
 pub mod seq_file;
 pub mod shadow;
 pub mod state;
+pub mod symbols;

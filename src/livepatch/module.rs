@@ -66,6 +66,13 @@ macro_rules! livepatch_module {
         // What the core would refuse at `insmod` does not build.
         const _: () = $patch.validate();
 
+        /// The names of the patch's objects, for the build's post-link step
+        /// (`tools/klp-post-link`): the core writes livepatch relocations
+        /// (`klp::symbols!`) only for these objects.
+        #[used]
+        #[link_section = ".klp_rs.objects"]
+        static __KLP_RS_OBJECTS: [u8; { $patch.object_names_len() }] = $patch.object_names();
+
         /// The C structures of the patch, sized for it at compile time.
         static __KLP_RS_STORAGE: $crate::klp::Storage<
             { $patch.object_slots() },

@@ -264,6 +264,54 @@ impl Patch {
     pub const fn state_slots(&self) -> usize {
         self.states.len().saturating_add(1)
     }
+
+    /// The length of [`Patch::object_names`].
+    pub const fn object_names_len(&self) -> usize {
+        let mut len: usize = 0;
+        let mut i = 0;
+        while i < self.objects.len() {
+            len = len
+                .saturating_add(object_name(&self.objects[i]).len())
+                .saturating_add(1);
+            i += 1;
+        }
+        len
+    }
+
+    /// The names of the patch's objects (`vmlinux` for vmlinux), each
+    /// followed by a NUL: what [`livepatch_module!`](crate::livepatch_module)
+    /// puts in the module's `.klp_rs.objects` section, from which the
+    /// build's post-link step learns for which objects the core will write
+    /// livepatch relocations (see [`symbols!`](crate::symbols)).
+    ///
+    /// `N` must be [`Patch::object_names_len`].
+    pub const fn object_names<const N: usize>(&self) -> [u8; N] {
+        let mut out = [0u8; N];
+        let mut at = 0;
+        let mut i = 0;
+        while i < self.objects.len() {
+            let name = object_name(&self.objects[i]);
+            let mut j = 0;
+            while j < name.len() {
+                out[at] = name[j];
+                at += 1;
+                j += 1;
+            }
+            // The NUL is already there.
+            at += 1;
+            i += 1;
+        }
+        assert!(at == N, "object_names: N is not object_names_len()");
+        out
+    }
+}
+
+/// An object's name as livepatch symbols name it.
+const fn object_name(obj: &Object) -> &[u8] {
+    match obj.name {
+        Some(name) => cstr_bytes(name),
+        None => b"vmlinux",
+    }
 }
 
 /// `sympos` as sysfs shows it: 0 (the only one) is shown as 1.
