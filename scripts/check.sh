@@ -42,12 +42,13 @@ if [ "$KLP_KERNEL_VARIANT" != base ]; then
 	KLP_VM_TIMEOUT=${KLP_VM_TIMEOUT:-10800}
 	export KLP_VM_TIMEOUT
 fi
-# The host tests (static checks, klpctl's cargo test) run with the whole
+# The host tests (static checks, the cargo tests of klpctl and klp-post-link)
+# run with the whole
 # suite, not when tests are named.
 host_tests=
 if [ $# -eq 0 ]; then
 	set -- "$KLP_TOP"/selftests/test-*.sh upstream-rust upstream-c
-	host_tests="static-checks klpctl-cargo-test"
+	host_tests="static-checks klpctl-cargo-test klp-post-link-cargo-test"
 fi
 rm -rf "$results"
 mkdir -p "$results"
@@ -239,11 +240,13 @@ for line in $KLP_LINES; do
 	vms="$vms $!"
 done
 
-[ -z "$host_tests" ] || log "step 4/5: host tests (static checks, klpctl), beside the VMs"
+[ -z "$host_tests" ] || log "step 4/5: host tests (static checks, cargo tests), beside the VMs"
 # shellcheck disable=SC2086 # a list of line names
 if [ -n "$host_tests" ]; then
 	"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
 	"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
+	"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klp-post-link" "$results" \
+		klp-post-link-cargo-test
 fi
 for vm in $vms; do
 	wait "$vm" || true

@@ -23,7 +23,10 @@ crate::klp::symbols! {
 }
 
 /// Replacement for `cmdline_proc_show()`, with its signature.
-pub(crate) unsafe extern "C" fn relocs_cmdline_proc_show(m: *mut seq_file, v: *mut c_void) -> c_int {
+pub(crate) unsafe extern "C" fn relocs_cmdline_proc_show(
+    m: *mut seq_file,
+    v: *mut c_void,
+) -> c_int {
     // SAFETY: this is a replacement function of vmlinux, so the core has
     // written vmlinux's livepatch relocations (before enabling the patch).
     // `m` and `v` are the `seq_file` and cursor procfs passes to a

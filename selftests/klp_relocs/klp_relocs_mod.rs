@@ -39,8 +39,14 @@ unsafe extern "C" fn patched_target_show(m: *mut seq_file, _v: *mut c_void) -> c
     // SAFETY: a replacement function of klp_relocs_target: the core wrote
     // the module's livepatch relocations when it came. The functions take
     // and return plain integers and touch nothing else.
-    let (secret, first, second) =
-        unsafe { (target::klp_relocs_secret(6), target::dup_first(), target::dup_second()) };
+    let results = unsafe {
+        (
+            target::klp_relocs_secret(6),
+            target::dup_first(),
+            target::dup_second(),
+        )
+    };
+    let (secret, first, second) = results;
     let counter = target::klp_relocs_counter();
     // SAFETY: relocations written, as above: the address of the module's
     // `int`, which only this function and the parameter's read access.
@@ -60,7 +66,12 @@ static PATCH: Patch = Patch::new(&[
         // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)`
         // in fs/proc/cmdline.c, and `relocs_cmdline_proc_show` has that
         // prototype as an `unsafe extern "C" fn`.
-        unsafe { klp::func!("cmdline_proc_show", cmdline_relocs::relocs_cmdline_proc_show) },
+        unsafe {
+            klp::func!(
+                "cmdline_proc_show",
+                cmdline_relocs::relocs_cmdline_proc_show
+            )
+        },
     ]),
     Object::module(
         kernel::c_str!("klp_relocs_target"),

@@ -17,7 +17,12 @@ static PATCH: Patch = Patch::new(&[Object::vmlinux(&[
     // SAFETY: `static int cmdline_proc_show(struct seq_file *m, void *v)` in
     // fs/proc/cmdline.c, and `relocs_cmdline_proc_show` has that prototype as
     // an `unsafe extern "C" fn`.
-    unsafe { klp::func!("cmdline_proc_show", cmdline_relocs::relocs_cmdline_proc_show) },
+    unsafe {
+        klp::func!(
+            "cmdline_proc_show",
+            cmdline_relocs::relocs_cmdline_proc_show
+        )
+    },
 ])]);
 
 klp::livepatch_module! {

@@ -191,10 +191,11 @@ macro_rules! symbols {
         pub(crate) fn $name() -> *mut $ty {
             #[allow(improper_ctypes)] // as for functions
             unsafe extern "C" {
+                // In an `UnsafeCell` (of the same layout): C code changes it.
                 #[link_name = $crate::klp::symbols!(@link_name $object, $name $(= $c_name)? $(, $sympos)?)]
-                static mut VARIABLE: $ty;
+                static VARIABLE: ::core::cell::UnsafeCell<$ty>;
             }
-            &raw mut VARIABLE
+            ::core::cell::UnsafeCell::raw_get(&raw const VARIABLE)
         }
         $crate::klp::symbols!(@items $object; $($rest)*);
     };

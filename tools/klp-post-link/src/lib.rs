@@ -78,7 +78,11 @@ pub enum Error {
         "'{symbol}' belongs to '{object}', which is not an object of the patch (it has: {objects}); \
          the livepatch core applies the relocations of the patch's objects only"
     )]
-    NotPatched { symbol: String, object: String, objects: String },
+    NotPatched {
+        symbol: String,
+        object: String,
+        objects: String,
+    },
     #[error(
         "'{symbol}' is used from {section}, which the kernel frees after the module's init; \
          livepatch relocations are written later"
@@ -90,7 +94,11 @@ pub enum Error {
         "'{symbol}' is used by a relocation of type {r_type} in {section}, which the kernel's \
          apply_relocate_add() does not handle"
     )]
-    RelocationType { symbol: String, section: String, r_type: u32 },
+    RelocationType {
+        symbol: String,
+        section: String,
+        r_type: u32,
+    },
 }
 
 /// A livepatch symbol's name, split: `.klp.sym.<object>.<name>,<sympos>`.
@@ -108,18 +116,27 @@ impl KlpSym {
             return Ok(None);
         };
         let full_name = String::from_utf8_lossy(full).into_owned();
-        let bad = |why| Error::BadName { name: full_name.clone(), why };
+        let bad = |why| Error::BadName {
+            name: full_name.clone(),
+            why,
+        };
         let rest = std::str::from_utf8(rest).map_err(|_| bad("not UTF-8"))?;
         let (object, rest) = rest.split_once('.').ok_or_else(|| bad("no object name"))?;
         let (name, sympos) = rest.rsplit_once(',').ok_or_else(|| bad("no ',<sympos>'"))?;
         if object.is_empty() || object.len() >= MODULE_NAME_LEN {
             return Err(bad("the object name must have 1 to 55 characters"));
         }
-        if object != "vmlinux" && !object.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if object != "vmlinux"
+            && !object
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(bad("a module name has only letters, digits and '_'"));
         }
         if name.is_empty() || name.len() >= KSYM_NAME_LEN || name.contains(',') {
-            return Err(bad("the symbol name must have 1 to 511 characters and no ','"));
+            return Err(bad(
+                "the symbol name must have 1 to 511 characters and no ','",
+            ));
         }
         let sympos = sympos
             .parse()
@@ -230,16 +247,26 @@ pub fn convert(data: &[u8]) -> Result<Option<(Vec<u8>, Report)>, Error> {
         let before = relocs.len();
         let mut kept = Vec::with_capacity(relocs.len());
         for reloc in relocs.drain(..) {
-            let Some(sym) = reloc.symbol.and_then(|id| klp_syms.get(&id.index())).map(|(_, sym)| sym) else {
+            let Some(sym) = reloc
+                .symbol
+                .and_then(|id| klp_syms.get(&id.index()))
+                .map(|(_, sym)| sym)
+            else {
                 kept.push(reloc);
                 continue;
             };
             let symbol = format!("{KLP_SYM_PREFIX}{}.{},{}", sym.object, sym.name, sym.sympos);
             if target_name.starts_with(".init") || target_name.starts_with(".exit") {
-                return Err(Error::InitSection { symbol, section: target_name.clone() });
+                return Err(Error::InitSection {
+                    symbol,
+                    section: target_name.clone(),
+                });
             }
             if !target_alloc {
-                return Err(Error::NotLoaded { symbol, section: target_name.clone() });
+                return Err(Error::NotLoaded {
+                    symbol,
+                    section: target_name.clone(),
+                });
             }
             if !RELOCATION_TYPES.contains(&reloc.r_type.0) {
                 return Err(Error::RelocationType {
@@ -248,7 +275,9 @@ pub fn convert(data: &[u8]) -> Result<Option<(Vec<u8>, Report)>, Error> {
                     r_type: reloc.r_type.0,
                 });
             }
-            if matches!(reloc.r_type, elf::R_X86_64_PLT32 | elf::R_X86_64_PC32) && reloc.r_offset > 0 {
+            if matches!(reloc.r_type, elf::R_X86_64_PLT32 | elf::R_X86_64_PC32)
+                && reloc.r_offset > 0
+            {
                 // Possibly a `call rel32`, whose opcode byte comes first.
                 calls.insert((target.index(), reloc.r_offset - 1));
             }
@@ -303,7 +332,8 @@ fn has_klp_symbols(data: &[u8]) -> Result<bool, Error> {
     let file = ElfFile64::<Endianness>::parse(data).map_err(|_| Error::Machine)?;
     let endian = file.endian();
     Ok(file.symbols().any(|sym| {
-        sym.name_bytes().is_ok_and(|n| n.starts_with(KLP_SYM_PREFIX.as_bytes()))
+        sym.name_bytes()
+            .is_ok_and(|n| n.starts_with(KLP_SYM_PREFIX.as_bytes()))
             && sym.elf_symbol().st_shndx(endian).0 != SHN_LIVEPATCH
     }))
 }
@@ -382,7 +412,8 @@ fn drop_call_sites(builder: &mut Builder<'_>, calls: &BTreeSet<(usize, u64)>) ->
             r.symbol.is_some_and(|id| {
                 let sym = builder.symbols.get(id);
                 let insn = sym.st_value.wrapping_add(r.r_addend as u64);
-                sym.section.is_some_and(|sec| calls.contains(&(sec.index(), insn)))
+                sym.section
+                    .is_some_and(|sec| calls.contains(&(sec.index(), insn)))
             })
         })
         .map(|r| r.r_offset)
