@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::commands::{self, Env, LoadOptions, StatusOptions};
+use crate::commands::{
+    self, DEFAULT_LOAD_TIMEOUT, EnsureOptions, Env, LoadOptions, LoadWait, OnTimeout, StatusOptions,
+};
 use crate::error::Result;
 use crate::loader::ModuleLoader;
 use crate::paths::Paths;
@@ -79,31 +81,35 @@ pub enum Command {
         json: bool,
     },
     /// Check that a .ko is a live patch module (livepatch=Y) and load it.
+    /// Already loaded and enabled from the same build: nothing to do, exit 0.
     #[command(after_help = EXIT_CODES_HELP)]
     Load {
         /// The module file.
         #[arg(value_name = "MODULE.ko")]
         module: PathBuf,
-        /// Wait for the patching transition to finish, showing progress.
+        #[command(flatten)]
+        wait: WaitArgs,
+        /// Print JSON (with "changed": false when the same build was
+        /// loaded already) instead of text.
         #[arg(long)]
-        wait: bool,
-        /// Stop waiting after S seconds (exit code 3); the patch stays
-        /// loaded. Implies --wait.
-        #[arg(long, value_name = "S", value_parser = parse_secs)]
-        timeout: Option<Duration>,
-        /// After S seconds of waiting, make the kernel signal the blocking
-        /// tasks (kernels with a `signal` knob only). Implies --wait.
-        #[arg(long, value_name = "S", value_parser = parse_secs)]
-        signal_after: Option<Duration>,
-        /// DANGEROUS: after S seconds of waiting, force the transition.
-        /// Tasks may keep running the old code, and the module can never be
-        /// removed. Implies --wait.
-        #[arg(long, value_name = "S", value_parser = parse_secs)]
-        force_after: Option<Duration>,
-        /// Poll interval while waiting, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = 500,
-              value_parser = clap::value_parser!(u64).range(1..))]
-        interval: u64,
+        json: bool,
+    },
+    /// Make the given live patches loaded and enabled: load the missing ones
+    /// (waiting for each transition), leave those loaded from the same
+    /// build. Changes nothing if any file is refused or conflicts.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Ensure {
+        /// The wanted live patch modules, loaded in this order.
+        #[arg(value_name = "MODULE.ko", required = true)]
+        modules: Vec<PathBuf>,
+        /// Only print what would be done.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+        /// Print JSON ("changed": true if anything was, or would be, loaded).
+        #[arg(long)]
+        json: bool,
     },
     /// Disable a patch and wait for the unpatching transition.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -125,6 +131,9 @@ pub enum Command {
         /// The patch (= module name); a .ko path or a name with - for _
         /// also names it.
         patch: String,
+        /// A patch that is not loaded is success (exit 0), not an error.
+        #[arg(long)]
+        missing_ok: bool,
         /// Give up after S seconds without removing the module (exit code 3).
         #[arg(long, value_name = "S", value_parser = parse_secs, default_value = "60")]
         timeout: Duration,
@@ -133,6 +142,95 @@ pub enum Command {
               value_parser = clap::value_parser!(u64).range(1..))]
         interval: u64,
     },
+}
+
+/// How `load` and `ensure` wait for a patching transition.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitArgs {
+    /// Wait for the patching transition to finish, showing progress
+    /// (`ensure` always waits).
+    #[arg(long)]
+    pub wait: bool,
+    /// Stop waiting after S seconds (exit code 3); 0: no limit. Default
+    /// 60 s. Implies --wait.
+    #[arg(long, value_name = "S", value_parser = parse_secs)]
+    pub timeout: Option<Duration>,
+    /// On timeout: `keep` the patch loaded (the kernel keeps trying), or
+    /// `revert`: disable it, wait for the unpatching and remove the module.
+    #[arg(long, value_name = "WHAT", value_enum, default_value = "keep")]
+    pub on_timeout: OnTimeout,
+    /// After S seconds of waiting, make the kernel signal the blocking
+    /// tasks (kernels with a `signal` knob only). Implies --wait.
+    #[arg(long, value_name = "S", value_parser = parse_secs)]
+    pub signal_after: Option<Duration>,
+    /// DANGEROUS: after S seconds of waiting, force the transition.
+    /// Tasks may keep running the old code, and the module can never be
+    /// removed. Implies --wait.
+    #[arg(long, value_name = "S", value_parser = parse_secs)]
+    pub force_after: Option<Duration>,
+    /// Poll interval while waiting, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+}
+
+impl WaitArgs {
+    /// The effective timeout: the default if none is given, none for 0.
+    pub fn effective_timeout(&self) -> Option<Duration> {
+        match self.timeout {
+            None => Some(DEFAULT_LOAD_TIMEOUT),
+            Some(t) if t.is_zero() => None,
+            Some(t) => Some(t),
+        }
+    }
+
+    /// The wait of a load; `always`: wait even without --wait (ensure).
+    pub fn to_load_wait(&self, always: bool) -> LoadWait {
+        LoadWait {
+            wait: always
+                || self.wait
+                || self.timeout.is_some()
+                || self.signal_after.is_some()
+                || self.force_after.is_some()
+                || self.on_timeout == OnTimeout::Revert,
+            wait_opts: WaitOptions {
+                timeout: self.effective_timeout(),
+                signal_after: self.signal_after,
+                force_after: self.force_after,
+                poll: Duration::from_millis(self.interval),
+            },
+            on_timeout: self.on_timeout,
+        }
+    }
+
+    /// `--signal-after`/`--force-after` must come before the timeout.
+    fn check(&self) -> std::result::Result<(), String> {
+        let Some(timeout) = self.effective_timeout() else {
+            return Ok(());
+        };
+        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+        let which = if self.timeout.is_some() {
+            "--timeout"
+        } else {
+            "the default --timeout"
+        };
+        for (name, after) in [
+            ("--signal-after", self.signal_after),
+            ("--force-after", self.force_after),
+        ] {
+            if let Some(after) = after
+                && after > timeout
+            {
+                return Err(format!(
+                    "{name} {} is later than {which} {}: the wait would end before it; \
+                     give a longer --timeout (0: no limit) or a shorter {name}",
+                    secs(after),
+                    secs(timeout)
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Is `root` the root directory of the running system (`/`, however
@@ -169,32 +267,14 @@ impl Cli {
     pub fn check(&self) -> std::result::Result<(), clap::Error> {
         let conflict =
             |msg: String| Err(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, msg));
-        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
-        if let Command::Load {
-            timeout: Some(timeout),
-            signal_after,
-            force_after,
-            ..
-        } = &self.command
+        if let Command::Load { wait, .. } | Command::Ensure { wait, .. } = &self.command
+            && let Err(msg) = wait.check()
         {
-            for (name, after) in [
-                ("--signal-after", signal_after),
-                ("--force-after", force_after),
-            ] {
-                if let Some(after) = after
-                    && after > timeout
-                {
-                    return conflict(format!(
-                        "{name} {} is later than --timeout {}: the wait would end before it; \
-                         give a longer --timeout or a shorter {name}",
-                        secs(*after),
-                        secs(*timeout)
-                    ));
-                }
-            }
+            return conflict(msg);
         }
         let write = match self.command {
             Command::Load { .. } => Some("load"),
+            Command::Ensure { .. } => Some("ensure"),
             Command::Disable { .. } => Some("disable"),
             Command::Unload { .. } => Some("unload"),
             Command::List { .. } | Command::Status { .. } | Command::Blockers { .. } => None,
@@ -249,27 +329,28 @@ impl Cli {
             Command::Blockers { patch, json } => {
                 commands::blockers(&env, patch.as_deref(), json, out, err)
             }
-            Command::Load {
-                module,
-                wait,
-                timeout,
-                signal_after,
-                force_after,
-                interval,
-            } => commands::load(
+            Command::Load { module, wait, json } => commands::load(
                 &env,
                 &LoadOptions {
                     module,
-                    wait: wait
-                        || timeout.is_some()
-                        || signal_after.is_some()
-                        || force_after.is_some(),
-                    wait_opts: WaitOptions {
-                        timeout,
-                        signal_after,
-                        force_after,
-                        poll: poll(interval),
-                    },
+                    wait: wait.to_load_wait(false),
+                    json,
+                },
+                out,
+                err,
+            ),
+            Command::Ensure {
+                modules,
+                dry_run,
+                wait,
+                json,
+            } => commands::ensure(
+                &env,
+                &EnsureOptions {
+                    modules,
+                    wait: wait.to_load_wait(true),
+                    dry_run,
+                    json,
                 },
                 out,
                 err,
@@ -291,11 +372,13 @@ impl Cli {
             ),
             Command::Unload {
                 patch,
+                missing_ok,
                 timeout,
                 interval,
             } => commands::unload(
                 &env,
                 &patch,
+                missing_ok,
                 &WaitOptions {
                     timeout: Some(timeout),
                     poll: poll(interval),
@@ -325,16 +408,17 @@ mod tests {
     fn load_wait_options_parse_as_seconds() {
         let cli = Cli::try_parse_from(["klpctl", "load", "x.ko", "--force-after", "3"]);
         let Ok(Cli {
-            command: Command::Load {
-                wait, force_after, ..
-            },
+            command: Command::Load { wait, .. },
             ..
         }) = cli
         else {
             panic!("parse failed: {cli:?}");
         };
-        assert!(!wait, "the flag itself is not set");
-        assert_eq!(force_after, Some(Duration::from_secs(3)));
+        assert!(!wait.wait, "the flag itself is not set");
+        assert_eq!(wait.force_after, Some(Duration::from_secs(3)));
+        let load = wait.to_load_wait(false);
+        assert!(load.wait, "implied");
+        assert_eq!(load.wait_opts.timeout, Some(DEFAULT_LOAD_TIMEOUT));
     }
 
     fn checked(args: &[&str]) -> std::result::Result<Cli, clap::Error> {
@@ -368,6 +452,19 @@ mod tests {
         checked(&["load", "--timeout", "5", "--force-after", "5", "x.ko"]).unwrap();
         checked(&["load", "--timeout", "5", "--signal-after", "1", "x.ko"]).unwrap();
         checked(&["load", "--force-after", "50", "x.ko"]).unwrap();
+        // The default timeout (60 s) counts too; 0 is no limit.
+        let msg = checked(&["load", "--force-after", "100", "x.ko"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("--force-after 100s is later than the default --timeout 60s"),
+            "{msg}"
+        );
+        checked(&["load", "--timeout", "0", "--force-after", "100", "x.ko"]).unwrap();
+        let msg = checked(&["ensure", "--signal-after", "90", "x.ko"])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("the default --timeout 60s"), "{msg}");
     }
 
     #[test]

@@ -59,6 +59,26 @@ pub struct LivepatchModule {
     pub name: String,
     /// All `.modinfo` entries.
     pub modinfo: ModInfo,
+    /// SHA-256 of the file, in hex: identifies the build when the module
+    /// has no `srcversion`.
+    pub sha256: String,
+}
+
+impl LivepatchModule {
+    /// The module's `srcversion` (modpost adds one only for modules with
+    /// `MODULE_VERSION`, or with `CONFIG_MODULE_SRCVERSION_ALL`).
+    pub fn srcversion(&self) -> Option<&str> {
+        self.modinfo.get("srcversion").filter(|s| !s.is_empty())
+    }
+}
+
+/// The SHA-256 of `data` in lower-case hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Reads `path` and checks that it is a live patch module.
@@ -94,6 +114,7 @@ pub fn check_livepatch_module(path: &Path) -> Result<LivepatchModule> {
         path: path.to_path_buf(),
         name,
         modinfo,
+        sha256: sha256_hex(&data),
     })
 }
 

@@ -7,14 +7,16 @@ use crate::loader::ModuleLoader;
 use crate::paths::Paths;
 
 mod blockers;
+mod ensure;
 mod list;
 mod load;
 mod remove;
 mod status;
 
 pub use blockers::blockers;
+pub use ensure::{EnsureOptions, ensure};
 pub use list::list;
-pub use load::{LoadOptions, load};
+pub use load::{DEFAULT_LOAD_TIMEOUT, LoadOptions, LoadWait, OnTimeout, load};
 pub use remove::{disable, unload};
 pub use status::{StatusOptions, status};
 
@@ -52,6 +54,17 @@ macro_rules! diag {
     };
 }
 pub(crate) use diag;
+
+/// Prints `doc` as pretty JSON, one document, to `out`.
+pub(crate) fn print_json(
+    out: &mut dyn std::io::Write,
+    doc: &impl serde::Serialize,
+) -> crate::Result<()> {
+    let text = serde_json::to_string_pretty(doc)
+        .map_err(|e| crate::Error::Failed(format!("cannot encode JSON: {e}")))?;
+    say!(out, "{text}");
+    Ok(())
+}
 
 /// Formats a duration in seconds for messages: `1.5s`.
 pub(crate) fn secs(d: Duration) -> String {

@@ -43,7 +43,9 @@ fn help_documents_every_exit_code() {
         .unwrap();
     assert!(o.status.success());
     let help = stdout(&o);
-    for cmd in ["list", "status", "blockers", "load", "disable", "unload"] {
+    for cmd in [
+        "list", "status", "blockers", "load", "ensure", "disable", "unload",
+    ] {
         assert!(
             help.contains(&format!("  {cmd} ")),
             "{cmd} missing:\n{help}"
@@ -64,6 +66,19 @@ fn help_documents_every_exit_code() {
             help.contains(&format!("\n  {code}  ")),
             "exit code {code}:\n{help}"
         );
+    }
+}
+
+#[test]
+fn load_help_states_the_default_timeout() {
+    for cmd in ["load", "ensure"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_klpctl"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        let help = stdout(&o);
+        assert!(help.contains("Default 60 s"), "{cmd}: {help}");
+        assert!(help.contains("--on-timeout <WHAT>"), "{cmd}: {help}");
     }
 }
 

@@ -365,3 +365,19 @@ pub fn livepatch_modinfo(name: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// The .modinfo of a live patch module named `name` with a `srcversion`.
+pub fn livepatch_modinfo_srcversion(name: &str, srcversion: &str) -> Vec<u8> {
+    let mut m = livepatch_modinfo(name);
+    m.extend_from_slice(format!("srcversion={srcversion}\0").as_bytes());
+    m
+}
+
+/// Writes `DIR/NAME.ko`, a live patch module; `srcversion` if given.
+pub fn write_ko(tree: &FakeTree, file: &str, name: &str, srcversion: Option<&str>) -> PathBuf {
+    let modinfo = match srcversion {
+        Some(v) => livepatch_modinfo_srcversion(name, v),
+        None => livepatch_modinfo(name),
+    };
+    tree.write_file(file, &elf(1, Some(&modinfo)))
+}

@@ -5,6 +5,7 @@
 mod blockers;
 mod cli;
 mod fixture;
+mod idempotent;
 mod list;
 mod load;
 mod remove;
