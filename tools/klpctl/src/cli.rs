@@ -26,7 +26,11 @@ Exit codes:
   5  permission denied: run as root
   6  this kernel has no livepatch support (/sys/kernel/livepatch missing)
   7  the file is not a live patch module
-  8  busy: already loaded, another patch in transition, module in use";
+  8  busy: another build loaded, another patch in transition, module in use
+  10 check: an installed patch is not loaded (or another build of it is)
+  11 check: an installed patch is disabled (unpatching)
+  12 check: a patch is in transition
+  13 check, load --all: an installed patch is skipped by the crash guard";
 
 /// klpctl: load, watch, diagnose and remove Linux kernel live patches.
 #[derive(Debug, Parser)]
@@ -46,12 +50,41 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List every live patch with its objects and functions.
+    /// List every live patch with its objects and functions; with
+    /// --installed, the patches installed for a kernel release.
     #[command(after_help = EXIT_CODES_HELP)]
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// List the installed patches (/var/lib/klp-rs/RELEASE/).
+        #[arg(long)]
+        installed: bool,
+        /// With --installed: the kernel release (default: the running one).
+        #[arg(long, value_name = "RELEASE", requires = "installed")]
+        kernel: Option<String>,
+    },
+    /// Install a live patch module for a kernel release: copy it to
+    /// /var/lib/klp-rs/RELEASE/NAME.ko, which `load --all` (klpctl.service)
+    /// loads at boot. Does not load it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Install {
+        /// The module file.
+        #[arg(value_name = "MODULE.ko")]
+        module: PathBuf,
+        /// The kernel release (default: the running one; the module must be
+        /// built for it).
+        #[arg(long, value_name = "RELEASE")]
+        kernel: Option<String>,
+    },
+    /// Remove an installed patch (and its crash guard). Does not unload it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Uninstall {
+        /// The patch; a .ko path or a name with - for _ also names it.
+        patch: String,
+        /// The kernel release (default: the running one).
+        #[arg(long, value_name = "RELEASE")]
+        kernel: Option<String>,
     },
     /// Show the progress of the transition in progress.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -85,8 +118,17 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP)]
     Load {
         /// The module file.
-        #[arg(value_name = "MODULE.ko")]
-        module: PathBuf,
+        #[arg(
+            value_name = "MODULE.ko",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        module: Option<PathBuf>,
+        /// Load every patch installed for the running kernel, in name order,
+        /// under the crash guard; nothing if the kernel command line has
+        /// klpctl.noload. Run at boot by klpctl.service.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         wait: WaitArgs,
         /// Print JSON (with "changed": false when the same build was
@@ -277,6 +319,8 @@ impl Cli {
             Command::Ensure { .. } => Some("ensure"),
             Command::Disable { .. } => Some("disable"),
             Command::Unload { .. } => Some("unload"),
+            // Only files under the root: fine with any root.
+            Command::Install { .. } | Command::Uninstall { .. } => None,
             Command::List { .. } | Command::Status { .. } | Command::Blockers { .. } => None,
         };
         if let Some(cmd) = write
@@ -309,7 +353,12 @@ impl Cli {
         };
         let poll = Duration::from_millis;
         match self.command {
-            Command::List { json } => commands::list(&env, json, out, err),
+            Command::List {
+                json,
+                installed: true,
+                kernel,
+            } => commands::list_installed(&env, kernel.as_deref(), json, out, err),
+            Command::List { json, .. } => commands::list(&env, json, out, err),
             Command::Status {
                 patch,
                 watch,
@@ -329,7 +378,18 @@ impl Cli {
             Command::Blockers { patch, json } => {
                 commands::blockers(&env, patch.as_deref(), json, out, err)
             }
-            Command::Load { module, wait, json } => commands::load(
+            Command::Load {
+                all: true,
+                wait,
+                json,
+                ..
+            } => commands::load_all(&env, &wait.to_load_wait(true), json, out, err),
+            Command::Load {
+                module: Some(module),
+                wait,
+                json,
+                ..
+            } => commands::load(
                 &env,
                 &LoadOptions {
                     module,
@@ -339,6 +399,15 @@ impl Cli {
                 out,
                 err,
             ),
+            Command::Load { module: None, .. } => Err(crate::Error::Failed(
+                "load: give a MODULE.ko or --all".into(),
+            )),
+            Command::Install { module, kernel } => {
+                commands::install(&env, &module, kernel.as_deref(), out, err)
+            }
+            Command::Uninstall { patch, kernel } => {
+                commands::uninstall(&env, &patch, kernel.as_deref(), out, err)
+            }
             Command::Ensure {
                 modules,
                 dry_run,

@@ -15,6 +15,7 @@ pub mod paths;
 pub mod procfs;
 pub mod progress;
 pub mod runstate;
+pub mod store;
 pub mod sysfs;
 pub mod transition;
 pub mod wait;

@@ -115,6 +115,7 @@ pub fn ensure(
             }
             (_, false) => {
                 let loaded = load_module(env, module, &opts.wait, text, err)?;
+                super::install::clear_guard_after_load(env, name, err);
                 changed |= loaded.changed;
                 if loaded.changed {
                     "loaded"

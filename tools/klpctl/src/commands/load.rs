@@ -308,6 +308,7 @@ pub fn load(env: &Env, opts: &LoadOptions, out: &mut dyn Write, err: &mut dyn Wr
     let mut sink = io::sink();
     let text: &mut dyn Write = if opts.json { &mut sink } else { out };
     let loaded = load_module(env, &module, &opts.wait, text, err)?;
+    super::install::clear_guard_after_load(env, &module.name, err);
     if opts.json {
         let doc = LoadJson {
             version: JSON_VERSION,

@@ -8,6 +8,7 @@ use crate::paths::Paths;
 
 mod blockers;
 mod ensure;
+mod install;
 mod list;
 mod load;
 mod remove;
@@ -15,6 +16,10 @@ mod status;
 
 pub use blockers::blockers;
 pub use ensure::{EnsureOptions, ensure};
+pub use install::{
+    InstalledPatch, InstalledState, NOLOAD, install, installed_state, list_installed, load_all,
+    noload, read_installed, uninstall,
+};
 pub use list::list;
 pub use load::{DEFAULT_LOAD_TIMEOUT, LoadOptions, LoadWait, OnTimeout, load};
 pub use remove::{disable, unload};

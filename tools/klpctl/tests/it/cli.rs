@@ -44,7 +44,15 @@ fn help_documents_every_exit_code() {
     assert!(o.status.success());
     let help = stdout(&o);
     for cmd in [
-        "list", "status", "blockers", "load", "ensure", "disable", "unload",
+        "list",
+        "status",
+        "blockers",
+        "load",
+        "ensure",
+        "disable",
+        "unload",
+        "install",
+        "uninstall",
     ] {
         assert!(
             help.contains(&format!("  {cmd} ")),
@@ -61,9 +69,13 @@ fn help_documents_every_exit_code() {
         exit::NO_LIVEPATCH,
         exit::NOT_LIVEPATCH,
         exit::BUSY,
+        exit::MISSING,
+        exit::DISABLED,
+        exit::IN_TRANSITION,
+        exit::CRASH_GUARD,
     ] {
         assert!(
-            help.contains(&format!("\n  {code}  ")),
+            help.contains(&format!("\n  {code:<2} ")),
             "exit code {code}:\n{help}"
         );
     }

@@ -6,6 +6,7 @@ mod blockers;
 mod cli;
 mod fixture;
 mod idempotent;
+mod install;
 mod list;
 mod load;
 mod remove;
