@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::{
-    self, DEFAULT_LOAD_TIMEOUT, EnsureOptions, Env, LoadOptions, LoadWait, OnTimeout, StatusOptions,
+    self, DEFAULT_LOAD_TIMEOUT, EnsureOptions, Env, Format, LoadOptions, LoadWait, OnTimeout,
+    StatusOptions,
 };
 use crate::error::Result;
 use crate::loader::ModuleLoader;
@@ -54,15 +55,40 @@ pub enum Command {
     /// --installed, the patches installed for a kernel release.
     #[command(after_help = EXIT_CODES_HELP)]
     List {
-        /// Print JSON instead of a table.
-        #[arg(long)]
+        /// Print JSON instead of a table (same as --format json).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Output format: text, json, or prometheus (node_exporter textfile
+        /// collector; loaded patches only, --installed aside).
+        #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+        format: Format,
         /// List the installed patches (/var/lib/klp-rs/RELEASE/).
         #[arg(long)]
         installed: bool,
         /// With --installed: the kernel release (default: the running one).
         #[arg(long, value_name = "RELEASE", requires = "installed")]
         kernel: Option<String>,
+    },
+    /// Check that every patch installed for the running kernel is loaded,
+    /// enabled and out of transition; the answer is the exit code (0: all
+    /// good; 10 missing, 11 disabled, 12 in transition, 13 crash guard).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check {
+        /// Output format: text, json, or prometheus (node_exporter textfile
+        /// collector).
+        #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+        format: Format,
+    },
+    /// Show a module file's live patch metadata (modinfo, srcversion,
+    /// vermagic, what its ELF tells of the patched objects) without loading it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Info {
+        /// The module file.
+        #[arg(value_name = "MODULE.ko")]
+        module: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Install a live patch module for a kernel release: copy it to
     /// /var/lib/klp-rs/RELEASE/NAME.ko, which `load --all` (klpctl.service)
@@ -321,6 +347,7 @@ impl Cli {
             Command::Unload { .. } => Some("unload"),
             // Only files under the root: fine with any root.
             Command::Install { .. } | Command::Uninstall { .. } => None,
+            Command::Check { .. } | Command::Info { .. } => None,
             Command::List { .. } | Command::Status { .. } | Command::Blockers { .. } => None,
         };
         if let Some(cmd) = write
@@ -355,10 +382,20 @@ impl Cli {
         match self.command {
             Command::List {
                 json,
+                format,
                 installed: true,
                 kernel,
-            } => commands::list_installed(&env, kernel.as_deref(), json, out, err),
-            Command::List { json, .. } => commands::list(&env, json, out, err),
+            } => commands::list_installed(
+                &env,
+                kernel.as_deref(),
+                json || format == Format::Json,
+                out,
+                err,
+            ),
+            Command::List { json: true, .. } => commands::list(&env, Format::Json, out, err),
+            Command::List { format, .. } => commands::list(&env, format, out, err),
+            Command::Check { format } => commands::check(&env, format, out, err),
+            Command::Info { module, json } => commands::info(&module, json, out, err),
             Command::Status {
                 patch,
                 watch,

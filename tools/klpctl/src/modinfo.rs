@@ -149,6 +149,50 @@ pub fn read_modinfo(path: &Path, data: &[u8]) -> Result<ModInfo> {
     Ok(ModInfo::parse(bytes))
 }
 
+/// What a live patch module's ELF file says about what it patches,
+/// without loading it: the objects of its `.klp.rela.OBJECT..SECTION`
+/// relocation sections and its `.klp.sym.OBJECT.SYMBOL,POS` symbols (made
+/// by kpatch-build and klp-convert). Modules that name their functions only
+/// in their `struct klp_patch` (most hand-written ones) have neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KlpMetadata {
+    /// Objects, sorted, without duplicates.
+    pub objects: Vec<String>,
+    /// `OBJECT: SYMBOL,POS`, sorted.
+    pub symbols: Vec<String>,
+}
+
+/// Reads [`KlpMetadata`] from an ELF image (empty if unreadable).
+pub fn klp_metadata(data: &[u8]) -> KlpMetadata {
+    use object::ObjectSymbol;
+    let Ok(file) = object::File::parse(data) else {
+        return KlpMetadata::default();
+    };
+    let mut objects: Vec<String> = file
+        .sections()
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter_map(|n| {
+            n.strip_prefix(".klp.rela.")
+                .and_then(|rest| rest.split_once('.'))
+                .map(|(obj, _)| obj.to_string())
+        })
+        .collect();
+    objects.sort();
+    objects.dedup();
+    let mut symbols: Vec<String> = file
+        .symbols()
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter_map(|n| {
+            n.strip_prefix(".klp.sym.")
+                .and_then(|rest| rest.split_once('.'))
+                .map(|(obj, sym)| format!("{obj}: {sym}"))
+        })
+        .collect();
+    symbols.sort();
+    symbols.dedup();
+    KlpMetadata { objects, symbols }
+}
+
 fn refuse(path: &Path, reason: &str) -> Error {
     Error::NotLivepatchModule {
         path: path.to_path_buf(),

@@ -11,6 +11,7 @@ mod ensure;
 mod install;
 mod list;
 mod load;
+mod monitor;
 mod remove;
 mod status;
 
@@ -22,6 +23,7 @@ pub use install::{
 };
 pub use list::list;
 pub use load::{DEFAULT_LOAD_TIMEOUT, LoadOptions, LoadWait, OnTimeout, load};
+pub use monitor::{Format, InactiveModule, check, inactive_modules, info, prometheus};
 pub use remove::{disable, unload};
 pub use status::{StatusOptions, status};
 

@@ -9,6 +9,7 @@ mod idempotent;
 mod install;
 mod list;
 mod load;
+mod monitor;
 mod remove;
 mod scan;
 mod status;
