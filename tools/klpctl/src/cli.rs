@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::audit::AuditSink;
 use crate::commands::{
     self, DEFAULT_LOAD_TIMEOUT, EnsureOptions, Env, Format, LoadOptions, LoadWait, OnTimeout,
     StatusOptions,
@@ -369,6 +370,7 @@ impl Cli {
     pub fn run(
         self,
         loader: &dyn ModuleLoader,
+        audit: &dyn AuditSink,
         tty: bool,
         out: &mut dyn Write,
         err: &mut dyn Write,
@@ -377,6 +379,7 @@ impl Cli {
             paths: Paths::new(self.root),
             loader,
             tty,
+            audit,
         };
         let poll = Duration::from_millis;
         match self.command {

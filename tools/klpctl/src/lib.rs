@@ -6,6 +6,7 @@
 //! [`loader::ModuleLoader`] trait, so the whole tool can be tested against
 //! a fake `/sys` and `/proc` tree.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;

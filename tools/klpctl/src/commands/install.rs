@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::load::{LoadWait, load_module};
 use super::{Env, JSON_VERSION, diag, print_json, say};
+use crate::audit;
 use crate::error::{Error, Result, exit};
 use crate::modinfo::{self, LivepatchModule};
 use crate::paths::{check_name, module_name_from, valid_module_name};
@@ -179,7 +180,15 @@ pub fn install(
         );
         return Ok(());
     }
-    store.write_module(name, &data)?;
+    let written = store.write_module(name, &data);
+    audit::log(
+        env.audit,
+        "install",
+        name,
+        &format!("{} as {}", file.display(), target.display()),
+        written.as_ref().map(|_| ()),
+    );
+    written?;
     let verb = if old.is_some() {
         "replaced"
     } else {
@@ -229,7 +238,16 @@ pub fn uninstall(
         });
     }
     if installed {
-        fs::remove_file(&path).map_err(|e| Error::io(format!("remove {}", path.display()), e))?;
+        let removed =
+            fs::remove_file(&path).map_err(|e| Error::io(format!("remove {}", path.display()), e));
+        audit::log(
+            env.audit,
+            "uninstall",
+            &name,
+            &path.display().to_string(),
+            removed.as_ref().map(|_| ()),
+        );
+        removed?;
     }
     if store.clear_lock(&name)? {
         diag!(err, "{name}: cleared its crash guard");
@@ -362,6 +380,13 @@ pub fn load_all(
                 store.module_path(&name).display()
             );
             say!(text, "{name}: skipped (crash guard)");
+            audit::log::<Error>(
+                env.audit,
+                "load --all skip",
+                &name,
+                "crash guard left by a load that never finished",
+                Ok(()),
+            );
             skipped.push(name.clone());
             items.push(AllItem {
                 patch: name,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::remove::{remove_module, start_disable, wait_gone};
 use super::{Env, JSON_VERSION, diag, say, secs};
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::modinfo::{self, LivepatchModule};
 use crate::progress::Reporter;
@@ -191,7 +192,19 @@ pub(crate) fn load_module(
         diag!(err, "{warning}");
     }
     runstate::record_transition_start(paths, name, Direction::Patching);
-    env.loader.insert(module)?;
+    let inserted = env.loader.insert(module);
+    let build = match module.srcversion() {
+        Some(v) => format!("srcversion {v}"),
+        None => format!("sha256 {}", module.sha256),
+    };
+    audit::log(
+        env.audit,
+        "load",
+        name,
+        &format!("{}, {build}", module.path.display()),
+        inserted.as_ref().map(|_| ()),
+    );
+    inserted?;
     if let Err(e) = runstate::record_loaded(paths, module) {
         diag!(
             err,
@@ -239,6 +252,7 @@ fn wait_patching(
         &how.wait_opts,
         &mut reporter,
         err,
+        env.audit,
     )?;
     reporter.finish();
     match outcome {

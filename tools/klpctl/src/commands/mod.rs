@@ -39,6 +39,8 @@ pub struct Env<'a> {
     pub loader: &'a dyn ModuleLoader,
     /// Is the output a terminal (progress bars) or not (plain lines)?
     pub tty: bool,
+    /// Where the audit records of the changes go.
+    pub audit: &'a dyn crate::audit::AuditSink,
 }
 
 /// Writes a line to the output, turning a failed write into an error.

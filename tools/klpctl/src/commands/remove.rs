@@ -6,6 +6,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{Env, say, secs};
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::paths::{check_name, module_name_from, valid_module_name};
 use crate::progress::Reporter;
@@ -30,8 +31,16 @@ pub(crate) fn start_disable(env: &Env, name: &str, out: &mut dyn Write) -> Resul
         paths.patch_dir(name).join("enabled").display()
     );
     let write_zero = || {
-        sysfs::write_attr(paths, name, "enabled", "0")
-            .map_err(|e| sysfs::write_error(&action, e, "the patch is already disabled"))
+        let r = sysfs::write_attr(paths, name, "enabled", "0")
+            .map_err(|e| sysfs::write_error(&action, e, "the patch is already disabled"));
+        audit::log(
+            env.audit,
+            "disable",
+            name,
+            "write 0 to enabled",
+            r.as_ref().map(|_| ()),
+        );
+        r
     };
     match (state.enabled, state.transition) {
         (true, false) => {
@@ -77,7 +86,15 @@ pub(crate) fn wait_gone(
     err: &mut dyn Write,
 ) -> Result<Duration> {
     let mut reporter = Reporter::new(env.tty);
-    let outcome = wait::wait_for(&env.paths, name, Goal::PatchGone, opts, &mut reporter, err)?;
+    let outcome = wait::wait_for(
+        &env.paths,
+        name,
+        Goal::PatchGone,
+        opts,
+        &mut reporter,
+        err,
+        env.audit,
+    )?;
     reporter.finish();
     match outcome {
         WaitOutcome::Done { elapsed, .. } => Ok(elapsed),
@@ -181,15 +198,23 @@ pub fn unload(
 /// recorded about it.
 pub(crate) fn remove_module(env: &Env, name: &str, poll: Duration) -> Result<()> {
     let deadline = Instant::now() + REMOVE_RETRY;
-    loop {
+    let result = loop {
         match env.loader.remove(name) {
-            Ok(()) => break,
+            Ok(()) => break Ok(()),
             Err(Error::Busy(_)) if Instant::now() < deadline => {
                 thread::sleep(poll.min(Duration::from_millis(200)));
             }
-            Err(e) => return Err(e),
+            Err(e) => break Err(e),
         }
-    }
+    };
+    audit::log(
+        env.audit,
+        "unload",
+        name,
+        "delete_module",
+        result.as_ref().map(|_| ()),
+    );
+    result?;
     runstate::forget(&env.paths, name);
     Ok(())
 }

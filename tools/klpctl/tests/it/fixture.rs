@@ -253,12 +253,14 @@ impl ModuleLoader for FakeLoader {
     }
 }
 
-/// An environment on the tree with the given loader, plain output.
+/// An environment on the tree with the given loader, plain output, audit
+/// records dropped.
 pub fn env<'a>(tree: &FakeTree, loader: &'a dyn ModuleLoader) -> Env<'a> {
     Env {
         paths: tree.paths(),
         loader,
         tty: false,
+        audit: &klpctl::audit::NoAudit,
     }
 }
 

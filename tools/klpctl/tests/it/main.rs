@@ -2,6 +2,7 @@
 //! the library API with a fake module loader, and end to end through the
 //! built binary.
 
+mod audit;
 mod blockers;
 mod cli;
 mod fixture;
