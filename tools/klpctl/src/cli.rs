@@ -38,9 +38,10 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "klpctl", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
-    /// Resolve /sys and /proc under DIR instead of / (for tests and for a
-    /// host's /sys and /proc mounted elsewhere). Only for list, status and
-    /// blockers: load, disable and unload refuse any root but /.
+    /// Resolve /sys, /proc, /run/klp-rs and /var/lib/klp-rs under DIR
+    /// instead of / (for tests and for a host's /sys and /proc mounted
+    /// elsewhere). load, ensure, disable and unload, which act on the
+    /// running kernel, refuse any root but /.
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 

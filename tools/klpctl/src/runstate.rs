@@ -136,5 +136,7 @@ pub fn transition_age(paths: &Paths, name: &str, direction: Direction) -> Option
         return None;
     }
     let start = UNIX_EPOCH + Duration::try_from_secs_f64(start.parse().ok()?).ok()?;
-    SystemTime::now().duration_since(start).ok()
+    // The start is recorded rounded to the millisecond: it may lie a
+    // fraction of one in the future.
+    Some(SystemTime::now().duration_since(start).unwrap_or_default())
 }
