@@ -1,7 +1,8 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=30
+# klp-rs-test: cpus=1 cost=40
 # klpctl against the real kernel: load with --wait, list --json, status,
-# bad input, unload.
+# bad input, unload; ensure (twice), check's exit codes, --format
+# prometheus, install + load --all + the crash guard.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
@@ -61,8 +62,8 @@ expect_eq "status of a settled patch exits 0" 0 "$rc"
 diag "$out"
 
 klpctl_rc load "$KO"
-expect_eq "loading the same patch again is refused as busy (exit 8)" 8 "$rc"
-diag "$out"
+expect_eq "loading the same patch again changes nothing (exit 0, said so)" \
+	"0 $PATCH: already loaded and enabled (same build): nothing to do" "$rc $out"
 
 klpctl_rc load /proc/cmdline
 expect_eq "a file that is not a module is refused (exit 7)" 7 "$rc"
@@ -82,6 +83,78 @@ else
 fi
 expect_eq "/proc/cmdline is no longer patched" "" \
 	"$(grep -c 'live patched by klp-rs' /proc/cmdline | sed 's/^0$//')"
+
+# Configuration management: ensure twice, the second run changes nothing.
+klpctl_rc ensure --json "$KO"
+expect_eq "ensure --json $PATCH.ko loads it (exit 0, changed)" "0 True" "$rc $(json_query 'd["changed"]')"
+expect_eq "after ensure the patch is enabled, out of transition" "1 0" \
+	"$(sysfs_value "$KLP_SYSFS/$PATCH/enabled") $(sysfs_value "$KLP_SYSFS/$PATCH/transition")"
+klpctl_rc ensure --json "$KO"
+expect_eq "a second ensure changes nothing (exit 0, changed false, unchanged)" "0 False unchanged" \
+	"$rc $(json_query 'd["changed"]') $(json_query 'd["patches"][0]["action"]')"
+klpctl_rc load --json "$KO"
+expect_eq "load of the loaded patch: exit 0, changed false" "0 False" "$rc $(json_query 'd["changed"]')"
+klpctl_rc list --format prometheus
+case $out in
+*"klp_patch_enabled{patch=\"$PATCH\"} 1"*"klp_patch_transition{patch=\"$PATCH\"} 0"*"klp_patch_tasks_pending{patch=\"$PATCH\"} 0"*)
+	pass "list --format prometheus: $PATCH present, enabled, no transition" ;;
+*) fail "list --format prometheus: $PATCH present, enabled, no transition" "$out" ;;
+esac
+klpctl_rc unload --timeout 60 "$PATCH"
+expect_eq "unload after ensure exits 0" 0 "$rc"
+klpctl_rc unload --missing-ok "$PATCH"
+expect_eq "unload --missing-ok of an unloaded patch exits 0" "0 $PATCH: not loaded, nothing to do" "$rc $out"
+
+# Persistence: install, load --all, check, the crash guard. /var/lib may be
+# the host's, read-only: a tmpfs over it then, for this test only.
+varlib_mounted=
+if ! mkdir -p /var/lib/klp-rs 2>/dev/null; then
+	mount -t tmpfs klpctl-test /var/lib && varlib_mounted=1
+fi
+STORE=/var/lib/klp-rs/$(uname -r)
+audit_log=$(mktemp)
+out=$(KLPCTL_AUDIT_LOG=$audit_log "$KLPCTL" install "$KO" 2>&1)
+rc=$?
+expect_eq "install $PATCH.ko exits 0 and copies it to $STORE" "0 yes" \
+	"$rc $(test -f "$STORE/$PATCH.ko" && echo yes)"
+diag "$out"
+case $(cat "$audit_log") in
+"notice install $PATCH ("*"): ok; by uid 0 (root)"*) pass "install is in the audit log (KLPCTL_AUDIT_LOG)" ;;
+*) fail "install is in the audit log (KLPCTL_AUDIT_LOG)" "$(cat "$audit_log")" ;;
+esac
+rm -f "$audit_log"
+klpctl_rc check
+expect_eq "check: installed but not loaded is exit 10" 10 "$rc"
+diag "$out"
+klpctl_rc load --all
+expect_eq "load --all exits 0 and enables $PATCH" "0 1" "$rc $(sysfs_value "$KLP_SYSFS/$PATCH/enabled")"
+diag "$out"
+klpctl_rc check
+expect_eq "check after load --all: exit 0" 0 "$rc"
+klpctl_rc check --format prometheus
+case $out in
+*"klp_patch_installed{patch=\"$PATCH\"} 1"*"klp_patch_crash_guard{patch=\"$PATCH\"} 0"*)
+	pass "check --format prometheus: installed, no crash guard" ;;
+*) fail "check --format prometheus: installed, no crash guard" "$out" ;;
+esac
+klpctl_rc unload --timeout 60 "$PATCH"
+# A load at a previous boot that never finished left its crash guard.
+echo "load --all by pid 1" >"$STORE/.loading-$PATCH"
+klpctl_rc load --all
+expect_eq "load --all skips a patch with a left-over crash guard (exit 13), not loaded" "13 no" \
+	"$rc $(test -e "$KLP_SYSFS/$PATCH" && echo yes || echo no)"
+diag "$out"
+klpctl_rc check
+expect_eq "check reports the crash guard (exit 13)" 13 "$rc"
+klpctl_rc load --wait "$KO"
+expect_eq "an explicit load clears the crash guard" "0 no" "$rc $(test -e "$STORE/.loading-$PATCH" && echo yes || echo no)"
+klpctl_rc unload --timeout 60 "$PATCH"
+klpctl_rc uninstall "$PATCH"
+expect_eq "uninstall exits 0 and removes the file" "0 no" "$rc $(test -e "$STORE/$PATCH.ko" && echo yes || echo no)"
+klpctl_rc check
+expect_eq "check with nothing installed: exit 0" 0 "$rc"
+rm -rf "$STORE"
+[ -z "$varlib_mounted" ] || umount /var/lib
 
 # A stalled transition: a task sleeps in the function the demo patches.
 BUSY=livepatch_callbacks_busymod

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::commands::{self, Env, LoadOptions, StatusOptions};
+use crate::audit::AuditSink;
+use crate::commands::{
+    self, DEFAULT_LOAD_TIMEOUT, EnsureOptions, Env, Format, LoadOptions, LoadWait, OnTimeout,
+    StatusOptions,
+};
 use crate::error::Result;
 use crate::loader::ModuleLoader;
 use crate::paths::Paths;
@@ -24,15 +28,20 @@ Exit codes:
   5  permission denied: run as root
   6  this kernel has no livepatch support (/sys/kernel/livepatch missing)
   7  the file is not a live patch module
-  8  busy: already loaded, another patch in transition, module in use";
+  8  busy: another build loaded, another patch in transition, module in use
+  10 check: an installed patch is not loaded (or another build of it is)
+  11 check: an installed patch is disabled (unpatching)
+  12 check: a patch is in transition
+  13 check, load --all: an installed patch is skipped by the crash guard";
 
 /// klpctl: load, watch, diagnose and remove Linux kernel live patches.
 #[derive(Debug, Parser)]
 #[command(name = "klpctl", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
-    /// Resolve /sys and /proc under DIR instead of / (for tests and for a
-    /// host's /sys and /proc mounted elsewhere). Only for list, status and
-    /// blockers: load, disable and unload refuse any root but /.
+    /// Resolve /sys, /proc, /run/klp-rs and /var/lib/klp-rs under DIR
+    /// instead of / (for tests and for a host's /sys and /proc mounted
+    /// elsewhere). load, ensure, disable and unload, which act on the
+    /// running kernel, refuse any root but /.
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
@@ -44,12 +53,66 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List every live patch with its objects and functions.
+    /// List every live patch with its objects and functions; with
+    /// --installed, the patches installed for a kernel release.
     #[command(after_help = EXIT_CODES_HELP)]
     List {
-        /// Print JSON instead of a table.
+        /// Print JSON instead of a table (same as --format json).
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// Output format: text, json, or prometheus (node_exporter textfile
+        /// collector; loaded patches only, --installed aside).
+        #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+        format: Format,
+        /// List the installed patches (/var/lib/klp-rs/RELEASE/).
+        #[arg(long)]
+        installed: bool,
+        /// With --installed: the kernel release (default: the running one).
+        #[arg(long, value_name = "RELEASE", requires = "installed")]
+        kernel: Option<String>,
+    },
+    /// Check that every patch installed for the running kernel is loaded,
+    /// enabled and out of transition; the answer is the exit code (0: all
+    /// good; 10 missing, 11 disabled, 12 in transition, 13 crash guard).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check {
+        /// Output format: text, json, or prometheus (node_exporter textfile
+        /// collector).
+        #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+        format: Format,
+    },
+    /// Show a module file's live patch metadata (modinfo, srcversion,
+    /// vermagic, what its ELF tells of the patched objects) without loading it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Info {
+        /// The module file.
+        #[arg(value_name = "MODULE.ko")]
+        module: PathBuf,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Install a live patch module for a kernel release: copy it to
+    /// /var/lib/klp-rs/RELEASE/NAME.ko, which `load --all` (klpctl.service)
+    /// loads at boot. Does not load it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Install {
+        /// The module file.
+        #[arg(value_name = "MODULE.ko")]
+        module: PathBuf,
+        /// The kernel release (default: the running one; the module must be
+        /// built for it).
+        #[arg(long, value_name = "RELEASE")]
+        kernel: Option<String>,
+    },
+    /// Remove an installed patch (and its crash guard). Does not unload it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Uninstall {
+        /// The patch; a .ko path or a name with - for _ also names it.
+        patch: String,
+        /// The kernel release (default: the running one).
+        #[arg(long, value_name = "RELEASE")]
+        kernel: Option<String>,
     },
     /// Show the progress of the transition in progress.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -79,31 +142,44 @@ pub enum Command {
         json: bool,
     },
     /// Check that a .ko is a live patch module (livepatch=Y) and load it.
+    /// Already loaded and enabled from the same build: nothing to do, exit 0.
     #[command(after_help = EXIT_CODES_HELP)]
     Load {
         /// The module file.
-        #[arg(value_name = "MODULE.ko")]
-        module: PathBuf,
-        /// Wait for the patching transition to finish, showing progress.
+        #[arg(
+            value_name = "MODULE.ko",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        module: Option<PathBuf>,
+        /// Load every patch installed for the running kernel, in name order,
+        /// under the crash guard; nothing if the kernel command line has
+        /// klpctl.noload. Run at boot by klpctl.service.
         #[arg(long)]
-        wait: bool,
-        /// Stop waiting after S seconds (exit code 3); the patch stays
-        /// loaded. Implies --wait.
-        #[arg(long, value_name = "S", value_parser = parse_secs)]
-        timeout: Option<Duration>,
-        /// After S seconds of waiting, make the kernel signal the blocking
-        /// tasks (kernels with a `signal` knob only). Implies --wait.
-        #[arg(long, value_name = "S", value_parser = parse_secs)]
-        signal_after: Option<Duration>,
-        /// DANGEROUS: after S seconds of waiting, force the transition.
-        /// Tasks may keep running the old code, and the module can never be
-        /// removed. Implies --wait.
-        #[arg(long, value_name = "S", value_parser = parse_secs)]
-        force_after: Option<Duration>,
-        /// Poll interval while waiting, in milliseconds.
-        #[arg(long, value_name = "MS", default_value_t = 500,
-              value_parser = clap::value_parser!(u64).range(1..))]
-        interval: u64,
+        all: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+        /// Print JSON (with "changed": false when the same build was
+        /// loaded already) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the given live patches loaded and enabled: load the missing ones
+    /// (waiting for each transition), leave those loaded from the same
+    /// build. Changes nothing if any file is refused or conflicts.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Ensure {
+        /// The wanted live patch modules, loaded in this order.
+        #[arg(value_name = "MODULE.ko", required = true)]
+        modules: Vec<PathBuf>,
+        /// Only print what would be done.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+        /// Print JSON ("changed": true if anything was, or would be, loaded).
+        #[arg(long)]
+        json: bool,
     },
     /// Disable a patch and wait for the unpatching transition.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -125,6 +201,9 @@ pub enum Command {
         /// The patch (= module name); a .ko path or a name with - for _
         /// also names it.
         patch: String,
+        /// A patch that is not loaded is success (exit 0), not an error.
+        #[arg(long)]
+        missing_ok: bool,
         /// Give up after S seconds without removing the module (exit code 3).
         #[arg(long, value_name = "S", value_parser = parse_secs, default_value = "60")]
         timeout: Duration,
@@ -133,6 +212,95 @@ pub enum Command {
               value_parser = clap::value_parser!(u64).range(1..))]
         interval: u64,
     },
+}
+
+/// How `load` and `ensure` wait for a patching transition.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitArgs {
+    /// Wait for the patching transition to finish, showing progress
+    /// (`ensure` always waits).
+    #[arg(long)]
+    pub wait: bool,
+    /// Stop waiting after S seconds (exit code 3); 0: no limit. Default
+    /// 60 s. Implies --wait.
+    #[arg(long, value_name = "S", value_parser = parse_secs)]
+    pub timeout: Option<Duration>,
+    /// On timeout: `keep` the patch loaded (the kernel keeps trying), or
+    /// `revert`: disable it, wait for the unpatching and remove the module.
+    #[arg(long, value_name = "WHAT", value_enum, default_value = "keep")]
+    pub on_timeout: OnTimeout,
+    /// After S seconds of waiting, make the kernel signal the blocking
+    /// tasks (kernels with a `signal` knob only). Implies --wait.
+    #[arg(long, value_name = "S", value_parser = parse_secs)]
+    pub signal_after: Option<Duration>,
+    /// DANGEROUS: after S seconds of waiting, force the transition.
+    /// Tasks may keep running the old code, and the module can never be
+    /// removed. Implies --wait.
+    #[arg(long, value_name = "S", value_parser = parse_secs)]
+    pub force_after: Option<Duration>,
+    /// Poll interval while waiting, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+}
+
+impl WaitArgs {
+    /// The effective timeout: the default if none is given, none for 0.
+    pub fn effective_timeout(&self) -> Option<Duration> {
+        match self.timeout {
+            None => Some(DEFAULT_LOAD_TIMEOUT),
+            Some(t) if t.is_zero() => None,
+            Some(t) => Some(t),
+        }
+    }
+
+    /// The wait of a load; `always`: wait even without --wait (ensure).
+    pub fn to_load_wait(&self, always: bool) -> LoadWait {
+        LoadWait {
+            wait: always
+                || self.wait
+                || self.timeout.is_some()
+                || self.signal_after.is_some()
+                || self.force_after.is_some()
+                || self.on_timeout == OnTimeout::Revert,
+            wait_opts: WaitOptions {
+                timeout: self.effective_timeout(),
+                signal_after: self.signal_after,
+                force_after: self.force_after,
+                poll: Duration::from_millis(self.interval),
+            },
+            on_timeout: self.on_timeout,
+        }
+    }
+
+    /// `--signal-after`/`--force-after` must come before the timeout.
+    fn check(&self) -> std::result::Result<(), String> {
+        let Some(timeout) = self.effective_timeout() else {
+            return Ok(());
+        };
+        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+        let which = if self.timeout.is_some() {
+            "--timeout"
+        } else {
+            "the default --timeout"
+        };
+        for (name, after) in [
+            ("--signal-after", self.signal_after),
+            ("--force-after", self.force_after),
+        ] {
+            if let Some(after) = after
+                && after > timeout
+            {
+                return Err(format!(
+                    "{name} {} is later than {which} {}: the wait would end before it; \
+                     give a longer --timeout (0: no limit) or a shorter {name}",
+                    secs(after),
+                    secs(timeout)
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Is `root` the root directory of the running system (`/`, however
@@ -169,34 +337,19 @@ impl Cli {
     pub fn check(&self) -> std::result::Result<(), clap::Error> {
         let conflict =
             |msg: String| Err(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, msg));
-        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
-        if let Command::Load {
-            timeout: Some(timeout),
-            signal_after,
-            force_after,
-            ..
-        } = &self.command
+        if let Command::Load { wait, .. } | Command::Ensure { wait, .. } = &self.command
+            && let Err(msg) = wait.check()
         {
-            for (name, after) in [
-                ("--signal-after", signal_after),
-                ("--force-after", force_after),
-            ] {
-                if let Some(after) = after
-                    && after > timeout
-                {
-                    return conflict(format!(
-                        "{name} {} is later than --timeout {}: the wait would end before it; \
-                         give a longer --timeout or a shorter {name}",
-                        secs(*after),
-                        secs(*timeout)
-                    ));
-                }
-            }
+            return conflict(msg);
         }
         let write = match self.command {
             Command::Load { .. } => Some("load"),
+            Command::Ensure { .. } => Some("ensure"),
             Command::Disable { .. } => Some("disable"),
             Command::Unload { .. } => Some("unload"),
+            // Only files under the root: fine with any root.
+            Command::Install { .. } | Command::Uninstall { .. } => None,
+            Command::Check { .. } | Command::Info { .. } => None,
             Command::List { .. } | Command::Status { .. } | Command::Blockers { .. } => None,
         };
         if let Some(cmd) = write
@@ -218,6 +371,7 @@ impl Cli {
     pub fn run(
         self,
         loader: &dyn ModuleLoader,
+        audit: &dyn AuditSink,
         tty: bool,
         out: &mut dyn Write,
         err: &mut dyn Write,
@@ -226,10 +380,26 @@ impl Cli {
             paths: Paths::new(self.root),
             loader,
             tty,
+            audit,
         };
         let poll = Duration::from_millis;
         match self.command {
-            Command::List { json } => commands::list(&env, json, out, err),
+            Command::List {
+                json,
+                format,
+                installed: true,
+                kernel,
+            } => commands::list_installed(
+                &env,
+                kernel.as_deref(),
+                json || format == Format::Json,
+                out,
+                err,
+            ),
+            Command::List { json: true, .. } => commands::list(&env, Format::Json, out, err),
+            Command::List { format, .. } => commands::list(&env, format, out, err),
+            Command::Check { format } => commands::check(&env, format, out, err),
+            Command::Info { module, json } => commands::info(&module, json, out, err),
             Command::Status {
                 patch,
                 watch,
@@ -250,26 +420,47 @@ impl Cli {
                 commands::blockers(&env, patch.as_deref(), json, out, err)
             }
             Command::Load {
-                module,
+                all: true,
                 wait,
-                timeout,
-                signal_after,
-                force_after,
-                interval,
+                json,
+                ..
+            } => commands::load_all(&env, &wait.to_load_wait(true), json, out, err),
+            Command::Load {
+                module: Some(module),
+                wait,
+                json,
+                ..
             } => commands::load(
                 &env,
                 &LoadOptions {
                     module,
-                    wait: wait
-                        || timeout.is_some()
-                        || signal_after.is_some()
-                        || force_after.is_some(),
-                    wait_opts: WaitOptions {
-                        timeout,
-                        signal_after,
-                        force_after,
-                        poll: poll(interval),
-                    },
+                    wait: wait.to_load_wait(false),
+                    json,
+                },
+                out,
+                err,
+            ),
+            Command::Load { module: None, .. } => Err(crate::Error::Failed(
+                "load: give a MODULE.ko or --all".into(),
+            )),
+            Command::Install { module, kernel } => {
+                commands::install(&env, &module, kernel.as_deref(), out, err)
+            }
+            Command::Uninstall { patch, kernel } => {
+                commands::uninstall(&env, &patch, kernel.as_deref(), out, err)
+            }
+            Command::Ensure {
+                modules,
+                dry_run,
+                wait,
+                json,
+            } => commands::ensure(
+                &env,
+                &EnsureOptions {
+                    modules,
+                    wait: wait.to_load_wait(true),
+                    dry_run,
+                    json,
                 },
                 out,
                 err,
@@ -291,11 +482,13 @@ impl Cli {
             ),
             Command::Unload {
                 patch,
+                missing_ok,
                 timeout,
                 interval,
             } => commands::unload(
                 &env,
                 &patch,
+                missing_ok,
                 &WaitOptions {
                     timeout: Some(timeout),
                     poll: poll(interval),
@@ -325,16 +518,17 @@ mod tests {
     fn load_wait_options_parse_as_seconds() {
         let cli = Cli::try_parse_from(["klpctl", "load", "x.ko", "--force-after", "3"]);
         let Ok(Cli {
-            command: Command::Load {
-                wait, force_after, ..
-            },
+            command: Command::Load { wait, .. },
             ..
         }) = cli
         else {
             panic!("parse failed: {cli:?}");
         };
-        assert!(!wait, "the flag itself is not set");
-        assert_eq!(force_after, Some(Duration::from_secs(3)));
+        assert!(!wait.wait, "the flag itself is not set");
+        assert_eq!(wait.force_after, Some(Duration::from_secs(3)));
+        let load = wait.to_load_wait(false);
+        assert!(load.wait, "implied");
+        assert_eq!(load.wait_opts.timeout, Some(DEFAULT_LOAD_TIMEOUT));
     }
 
     fn checked(args: &[&str]) -> std::result::Result<Cli, clap::Error> {
@@ -368,6 +562,19 @@ mod tests {
         checked(&["load", "--timeout", "5", "--force-after", "5", "x.ko"]).unwrap();
         checked(&["load", "--timeout", "5", "--signal-after", "1", "x.ko"]).unwrap();
         checked(&["load", "--force-after", "50", "x.ko"]).unwrap();
+        // The default timeout (60 s) counts too; 0 is no limit.
+        let msg = checked(&["load", "--force-after", "100", "x.ko"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("--force-after 100s is later than the default --timeout 60s"),
+            "{msg}"
+        );
+        checked(&["load", "--timeout", "0", "--force-after", "100", "x.ko"]).unwrap();
+        let msg = checked(&["ensure", "--signal-after", "90", "x.ko"])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("the default --timeout 60s"), "{msg}");
     }
 
     #[test]

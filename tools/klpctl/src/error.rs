@@ -26,6 +26,16 @@ pub mod exit {
     /// Busy or conflicting state: module already loaded, another patch in
     /// transition, module in use.
     pub const BUSY: i32 = 8;
+    /// `check`: an installed patch is not in effect: not loaded, or
+    /// another build of it is, or its module is loaded without its patch.
+    pub const MISSING: i32 = 10;
+    /// `check`: an installed patch is loaded but disabled (unpatching).
+    pub const DISABLED: i32 = 11;
+    /// `check`: a patch is in transition.
+    pub const IN_TRANSITION: i32 = 12;
+    /// `check` and `load --all`: an installed patch is skipped by the crash
+    /// guard (a load at boot never finished).
+    pub const CRASH_GUARD: i32 = 13;
 }
 
 /// Everything that can go wrong in klpctl.
@@ -52,6 +62,31 @@ pub enum Error {
         name: String,
         /// The live patches that are loaded.
         known: Vec<String>,
+    },
+
+    /// No such installed patch.
+    #[error(
+        "'{}' is not installed for kernel {release}: {}",
+        crate::paths::escape_name(name),
+        if known.is_empty() { "nothing is installed".to_string() }
+        else { format!("installed: {}", known.join(", ")) }
+    )]
+    NotInstalled {
+        /// The name asked for.
+        name: String,
+        /// The kernel release looked at.
+        release: String,
+        /// The installed patches.
+        known: Vec<String>,
+    },
+
+    /// A failure with its own exit code, already worded for the user.
+    #[error("{message}")]
+    Exit {
+        /// The exit code.
+        code: i32,
+        /// The message.
+        message: String,
     },
 
     /// A file given on the command line does not exist.
@@ -133,7 +168,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::LivepatchUnavailable { .. } => exit::NO_LIVEPATCH,
-            Error::UnknownPatch { .. } | Error::FileNotFound { .. } => exit::NOT_FOUND,
+            Error::UnknownPatch { .. }
+            | Error::FileNotFound { .. }
+            | Error::NotInstalled { .. } => exit::NOT_FOUND,
+            Error::Exit { code, .. } => *code,
             Error::NotRoot { .. } => exit::PERMISSION,
             Error::NotLivepatchModule { .. } => exit::NOT_LIVEPATCH,
             Error::Timeout(_) => exit::TIMEOUT,

@@ -6,6 +6,7 @@
 //! [`loader::ModuleLoader`] trait, so the whole tool can be tested against
 //! a fake `/sys` and `/proc` tree.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -14,6 +15,8 @@ pub mod modinfo;
 pub mod paths;
 pub mod procfs;
 pub mod progress;
+pub mod runstate;
+pub mod store;
 pub mod sysfs;
 pub mod transition;
 pub mod wait;

@@ -146,6 +146,7 @@ mod tests {
             path: "p.ko".into(),
             name: "p".into(),
             modinfo: ModInfo::parse(b"livepatch=Y\0vermagic=6.12.9 SMP\0"),
+            sha256: String::new(),
         }
     }
 

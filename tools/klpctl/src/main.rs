@@ -3,6 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
+use klpctl::audit::SystemLog;
 use klpctl::cli::Cli;
 use klpctl::error::{Error, exit};
 use klpctl::loader::KernelLoader;
@@ -14,7 +15,7 @@ fn main() -> ExitCode {
     let mut out = io::stdout();
     let mut err = io::stderr();
     let tty = err.is_terminal();
-    let result = cli.run(&KernelLoader, tty, &mut out, &mut err);
+    let result = cli.run(&KernelLoader, &SystemLog, tty, &mut out, &mut err);
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::from(exit::OK as u8),

@@ -59,6 +59,26 @@ pub struct LivepatchModule {
     pub name: String,
     /// All `.modinfo` entries.
     pub modinfo: ModInfo,
+    /// SHA-256 of the file, in hex: identifies the build when the module
+    /// has no `srcversion`.
+    pub sha256: String,
+}
+
+impl LivepatchModule {
+    /// The module's `srcversion` (modpost adds one only for modules with
+    /// `MODULE_VERSION`, or with `CONFIG_MODULE_SRCVERSION_ALL`).
+    pub fn srcversion(&self) -> Option<&str> {
+        self.modinfo.get("srcversion").filter(|s| !s.is_empty())
+    }
+}
+
+/// The SHA-256 of `data` in lower-case hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Reads `path` and checks that it is a live patch module.
@@ -94,6 +114,7 @@ pub fn check_livepatch_module(path: &Path) -> Result<LivepatchModule> {
         path: path.to_path_buf(),
         name,
         modinfo,
+        sha256: sha256_hex(&data),
     })
 }
 
@@ -126,6 +147,50 @@ pub fn read_modinfo(path: &Path, data: &[u8]) -> Result<ModInfo> {
         .data()
         .map_err(|e| refuse(path, &format!("unreadable .modinfo section: {e}")))?;
     Ok(ModInfo::parse(bytes))
+}
+
+/// What a live patch module's ELF file says about what it patches,
+/// without loading it: the objects of its `.klp.rela.OBJECT..SECTION`
+/// relocation sections and its `.klp.sym.OBJECT.SYMBOL,POS` symbols (made
+/// by kpatch-build and klp-convert). Modules that name their functions only
+/// in their `struct klp_patch` (most hand-written ones) have neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KlpMetadata {
+    /// Objects, sorted, without duplicates.
+    pub objects: Vec<String>,
+    /// `OBJECT: SYMBOL,POS`, sorted.
+    pub symbols: Vec<String>,
+}
+
+/// Reads [`KlpMetadata`] from an ELF image (empty if unreadable).
+pub fn klp_metadata(data: &[u8]) -> KlpMetadata {
+    use object::ObjectSymbol;
+    let Ok(file) = object::File::parse(data) else {
+        return KlpMetadata::default();
+    };
+    let mut objects: Vec<String> = file
+        .sections()
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter_map(|n| {
+            n.strip_prefix(".klp.rela.")
+                .and_then(|rest| rest.split_once('.'))
+                .map(|(obj, _)| obj.to_string())
+        })
+        .collect();
+    objects.sort();
+    objects.dedup();
+    let mut symbols: Vec<String> = file
+        .symbols()
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter_map(|n| {
+            n.strip_prefix(".klp.sym.")
+                .and_then(|rest| rest.split_once('.'))
+                .map(|(obj, sym)| format!("{obj}: {sym}"))
+        })
+        .collect();
+    symbols.sort();
+    symbols.dedup();
+    KlpMetadata { objects, symbols }
 }
 
 fn refuse(path: &Path, reason: &str) -> Error {

@@ -48,6 +48,39 @@ impl Paths {
         self.root.join("proc/sys/kernel/osrelease")
     }
 
+    /// `ROOT/proc/cmdline` (the kernel command line).
+    pub fn cmdline(&self) -> PathBuf {
+        self.root.join("proc/cmdline")
+    }
+
+    /// `ROOT/run/klp-rs`: what klpctl remembers until the next boot (the
+    /// build it loaded for each patch, when it started a transition).
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join("run/klp-rs")
+    }
+
+    /// `ROOT/var/lib/klp-rs`: the installed patches, one directory per
+    /// kernel release.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join("var/lib/klp-rs")
+    }
+
+    /// The running kernel's release: `ROOT/proc/sys/kernel/osrelease`,
+    /// else `uname(2)`'s (with root `/` both say the same).
+    pub fn kernel_release(&self) -> Result<String> {
+        if let Ok(release) = crate::sysfs::read_trimmed(&self.osrelease())
+            && !release.is_empty()
+        {
+            return Ok(release);
+        }
+        uname_release().ok_or_else(|| {
+            Error::Failed(format!(
+                "cannot tell the kernel release: {} is unreadable and uname failed",
+                self.osrelease().display()
+            ))
+        })
+    }
+
     /// Fails with [`Error::LivepatchUnavailable`] unless
     /// `ROOT/sys/kernel/livepatch` is a directory.
     pub fn require_livepatch(&self) -> Result<PathBuf> {
@@ -58,6 +91,19 @@ impl Paths {
             Err(Error::LivepatchUnavailable { path: dir })
         }
     }
+}
+
+/// `uname -r`.
+fn uname_release() -> Option<String> {
+    // SAFETY: utsname is plain data; uname fills it and NUL-terminates its
+    // fields.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return None;
+    }
+    // SAFETY: `release` is a NUL-terminated C string inside `uts`.
+    let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) };
+    release.to_str().ok().map(str::to_string)
 }
 
 /// Is `name` usable as one path component (a patch or module name)?

@@ -37,6 +37,12 @@ pub struct Patch {
     pub forced: Option<bool>,
     /// `stack_order` (newer kernels), `None` where missing.
     pub stack_order: Option<u64>,
+    /// The module's `srcversion` (`/sys/module/NAME/srcversion`), where the
+    /// kernel shows one.
+    pub srcversion: Option<String>,
+    /// The module's `description`: the kernel does not show it; klpctl
+    /// takes it from the installed copy of the same build, if any.
+    pub description: Option<String>,
     /// Patched objects (`vmlinux` or module names), sorted by name.
     pub objects: Vec<Object>,
 }
@@ -204,6 +210,8 @@ pub fn read_patch(paths: &Paths, name: &str) -> Result<Patch> {
         replace: read_optional_flag(&dir.join("replace")),
         forced: read_optional_flag(&dir.join("force")),
         stack_order,
+        srcversion: crate::runstate::kernel_srcversion(paths, name),
+        description: None,
         objects,
     })
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::audit::{self, AuditSink};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::procfs::TaskScanner;
@@ -75,6 +76,7 @@ pub fn wait_for(
     opts: &WaitOptions,
     reporter: &mut Reporter,
     out: &mut dyn Write,
+    audit: &dyn AuditSink,
 ) -> Result<WaitOutcome> {
     let start = Instant::now();
     let mut signalled = false;
@@ -122,7 +124,15 @@ pub fn wait_for(
             reporter
                 .note(out, &force_warning(patch, elapsed))
                 .map_err(write)?;
-            let msg = force(paths, patch, elapsed)?;
+            let forced_result = force(paths, patch, elapsed);
+            audit::log(
+                audit,
+                "force",
+                patch,
+                &format!("--force-after, after {:.1}s", elapsed.as_secs_f64()),
+                forced_result.as_ref().map(|_| ()),
+            );
+            let msg = forced_result?;
             reporter.note(out, &msg).map_err(write)?;
             continue;
         }

@@ -5,8 +5,12 @@ use std::io::Write;
 use comfy_table::{Table, presets};
 use serde::Serialize;
 
+use super::monitor::{Format, InactiveModule, inactive_modules, prometheus};
 use super::{Env, JSON_VERSION, say};
 use crate::error::{Error, Result};
+use crate::modinfo;
+use crate::runstate::{self, Identity};
+use crate::store::Store;
 use crate::sysfs::{self, Patch};
 
 /// The JSON document of `klpctl list --json`.
@@ -16,26 +20,69 @@ pub struct ListJson<'a> {
     pub version: u32,
     /// The patches, sorted by name.
     pub patches: &'a [Patch],
+    /// Live patch modules still loaded without their patch (replaced by
+    /// an atomic replace patch, or disabled), sorted by name.
+    pub inactive_modules: &'a [InactiveModule],
+}
+
+/// Fills in the descriptions the kernel does not show, from the installed
+/// copies (running kernel) of the same build.
+fn add_descriptions(env: &Env, patches: &mut [Patch]) {
+    let Ok(store) = Store::new(&env.paths, None) else {
+        return;
+    };
+    for p in patches {
+        if let Ok(m) = modinfo::check_livepatch_module(&store.module_path(&p.name))
+            && m.name == p.name
+            && !matches!(
+                runstate::identify(&env.paths, &m),
+                Identity::Different { .. }
+            )
+        {
+            p.description = m.modinfo.get("description").map(str::to_string);
+        }
+    }
 }
 
 /// Lists the live patches.
-pub fn list(env: &Env, json: bool, out: &mut dyn Write, _err: &mut dyn Write) -> Result<()> {
-    let patches = sysfs::read_all(&env.paths)?;
-    if json {
-        let doc = ListJson {
-            version: JSON_VERSION,
-            patches: &patches,
-        };
-        let text = serde_json::to_string_pretty(&doc)
-            .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
-        say!(out, "{text}");
-        return Ok(());
+pub fn list(env: &Env, format: Format, out: &mut dyn Write, _err: &mut dyn Write) -> Result<()> {
+    let mut patches = sysfs::read_all(&env.paths)?;
+    add_descriptions(env, &mut patches);
+    let names: Vec<String> = patches.iter().map(|p| p.name.clone()).collect();
+    let inactive = inactive_modules(&env.paths, &names);
+    match format {
+        Format::Json => {
+            let doc = ListJson {
+                version: JSON_VERSION,
+                patches: &patches,
+                inactive_modules: &inactive,
+            };
+            let text = serde_json::to_string_pretty(&doc)
+                .map_err(|e| Error::Failed(format!("cannot encode JSON: {e}")))?;
+            say!(out, "{text}");
+            return Ok(());
+        }
+        Format::Prometheus => {
+            let text = prometheus(&env.paths, &patches, None, &inactive)?;
+            write!(out, "{text}").map_err(|e| Error::io("write output", e))?;
+            return Ok(());
+        }
+        Format::Text => {}
     }
     if patches.is_empty() {
         say!(out, "no live patches are loaded");
-        return Ok(());
+    } else {
+        say!(out, "{}", table(&patches));
     }
-    say!(out, "{}", table(&patches));
+    if !inactive.is_empty() {
+        let names: Vec<&str> = inactive.iter().map(|m| m.name.as_str()).collect();
+        say!(
+            out,
+            "live patch modules loaded without their patch (replaced by an atomic replace \
+             patch, or disabled; `klpctl unload NAME` removes them): {}",
+            names.join(", ")
+        );
+    }
     Ok(())
 }
 

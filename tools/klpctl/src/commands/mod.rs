@@ -7,14 +7,23 @@ use crate::loader::ModuleLoader;
 use crate::paths::Paths;
 
 mod blockers;
+mod ensure;
+mod install;
 mod list;
 mod load;
+mod monitor;
 mod remove;
 mod status;
 
 pub use blockers::blockers;
+pub use ensure::{EnsureOptions, ensure};
+pub use install::{
+    InstalledPatch, InstalledState, NOLOAD, install, installed_state, list_installed, load_all,
+    noload, read_installed, uninstall,
+};
 pub use list::list;
-pub use load::{LoadOptions, load};
+pub use load::{DEFAULT_LOAD_TIMEOUT, LoadOptions, LoadWait, OnTimeout, load};
+pub use monitor::{Format, InactiveModule, check, inactive_modules, info, prometheus};
 pub use remove::{disable, unload};
 pub use status::{StatusOptions, status};
 
@@ -30,6 +39,8 @@ pub struct Env<'a> {
     pub loader: &'a dyn ModuleLoader,
     /// Is the output a terminal (progress bars) or not (plain lines)?
     pub tty: bool,
+    /// Where the audit records of the changes go.
+    pub audit: &'a dyn crate::audit::AuditSink,
 }
 
 /// Writes a line to the output, turning a failed write into an error.
@@ -52,6 +63,17 @@ macro_rules! diag {
     };
 }
 pub(crate) use diag;
+
+/// Prints `doc` as pretty JSON, one document, to `out`.
+pub(crate) fn print_json(
+    out: &mut dyn std::io::Write,
+    doc: &impl serde::Serialize,
+) -> crate::Result<()> {
+    let text = serde_json::to_string_pretty(doc)
+        .map_err(|e| crate::Error::Failed(format!("cannot encode JSON: {e}")))?;
+    say!(out, "{text}");
+    Ok(())
+}
 
 /// Formats a duration in seconds for messages: `1.5s`.
 pub(crate) fn secs(d: Duration) -> String {

@@ -6,11 +6,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{Env, say, secs};
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::paths::{check_name, module_name_from, valid_module_name};
 use crate::progress::Reporter;
+use crate::runstate;
 use crate::sysfs;
-use crate::transition::Snapshot;
+use crate::transition::{Direction, Snapshot};
 use crate::wait::{self, Goal, WaitOptions, WaitOutcome};
 
 /// How long `unload` retries a module removal that fails because the module
@@ -19,7 +21,7 @@ use crate::wait::{self, Goal, WaitOptions, WaitOutcome};
 const REMOVE_RETRY: Duration = Duration::from_secs(5);
 
 /// Writes 0 to `enabled` if needed and says what the unpatching does.
-fn start_disable(env: &Env, name: &str, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn start_disable(env: &Env, name: &str, out: &mut dyn Write) -> Result<()> {
     let paths = &env.paths;
     let Some(state) = sysfs::read_state(paths, name)? else {
         return Ok(());
@@ -29,8 +31,16 @@ fn start_disable(env: &Env, name: &str, out: &mut dyn Write) -> Result<()> {
         paths.patch_dir(name).join("enabled").display()
     );
     let write_zero = || {
-        sysfs::write_attr(paths, name, "enabled", "0")
-            .map_err(|e| sysfs::write_error(&action, e, "the patch is already disabled"))
+        let r = sysfs::write_attr(paths, name, "enabled", "0")
+            .map_err(|e| sysfs::write_error(&action, e, "the patch is already disabled"));
+        audit::log(
+            env.audit,
+            "disable",
+            name,
+            "write 0 to enabled",
+            r.as_ref().map(|_| ()),
+        );
+        r
     };
     match (state.enabled, state.transition) {
         (true, false) => {
@@ -41,10 +51,12 @@ fn start_disable(env: &Env, name: &str, out: &mut dyn Write) -> Result<()> {
                 )));
             }
             write_zero()?;
+            runstate::record_transition_start(paths, name, Direction::Unpatching);
             say!(out, "{name}: disabling, unpatching transition started");
         }
         (true, true) => {
             write_zero()?;
+            runstate::record_transition_start(paths, name, Direction::Unpatching);
             say!(out, "{name}: reversing its patching transition");
         }
         (false, true) => say!(out, "{name}: already unpatching"),
@@ -66,7 +78,7 @@ fn counts(snapshot: Option<Snapshot>) -> String {
 
 /// Waits until the patch has left sysfs; the time waited, or the timeout
 /// error worded with `refusal` appended.
-fn wait_gone(
+pub(crate) fn wait_gone(
     env: &Env,
     name: &str,
     opts: &WaitOptions,
@@ -74,7 +86,15 @@ fn wait_gone(
     err: &mut dyn Write,
 ) -> Result<Duration> {
     let mut reporter = Reporter::new(env.tty);
-    let outcome = wait::wait_for(&env.paths, name, Goal::PatchGone, opts, &mut reporter, err)?;
+    let outcome = wait::wait_for(
+        &env.paths,
+        name,
+        Goal::PatchGone,
+        opts,
+        &mut reporter,
+        err,
+        env.audit,
+    )?;
     reporter.finish();
     match outcome {
         WaitOutcome::Done { elapsed, .. } => Ok(elapsed),
@@ -111,10 +131,12 @@ pub fn disable(
 /// Disables a patch if needed, waits for the unpatching, then removes its
 /// module. Refuses to remove the module while the transition is unfinished.
 /// `patch` is a patch or module name, or a `.ko` path (see
-/// [`sysfs::resolve_patch`]).
+/// [`sysfs::resolve_patch`]). With `missing_ok`, a patch that is not
+/// loaded at all (neither in sysfs nor as a module) is success.
 pub fn unload(
     env: &Env,
     patch: &str,
+    missing_ok: bool,
     opts: &WaitOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -144,6 +166,10 @@ pub fn unload(
     } else {
         let module_dir = paths.module_dir(name);
         if !module_dir.is_dir() {
+            if missing_ok {
+                say!(out, "{name}: not loaded, nothing to do");
+                return Ok(());
+            }
             return Err(unknown()?);
         }
         // Live patch modules taint the kernel with K (TAINT_LIVEPATCH).
@@ -162,16 +188,33 @@ pub fn unload(
             paths.livepatch_dir().display()
         );
     }
-    let deadline = Instant::now() + REMOVE_RETRY;
-    loop {
-        match env.loader.remove(name) {
-            Ok(()) => break,
-            Err(Error::Busy(_)) if Instant::now() < deadline => {
-                thread::sleep(opts.poll.min(Duration::from_millis(200)));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    remove_module(env, name, opts.poll)?;
     say!(out, "removed module {name}");
+    Ok(())
+}
+
+/// Removes the module of a patch that has left sysfs, retrying for up to
+/// [`REMOVE_RETRY`] while it is still in use, and forgets what klpctl
+/// recorded about it.
+pub(crate) fn remove_module(env: &Env, name: &str, poll: Duration) -> Result<()> {
+    let deadline = Instant::now() + REMOVE_RETRY;
+    let result = loop {
+        match env.loader.remove(name) {
+            Ok(()) => break Ok(()),
+            Err(Error::Busy(_)) if Instant::now() < deadline => {
+                thread::sleep(poll.min(Duration::from_millis(200)));
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    audit::log(
+        env.audit,
+        "unload",
+        name,
+        "delete_module",
+        result.as_ref().map(|_| ()),
+    );
+    result?;
+    runstate::forget(&env.paths, name);
     Ok(())
 }

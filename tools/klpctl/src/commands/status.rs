@@ -119,6 +119,7 @@ pub fn status(
         &wait_opts,
         &mut reporter,
         err,
+        env.audit,
     )?;
     reporter.finish();
     if let WaitOutcome::Done { elapsed, state } = outcome {

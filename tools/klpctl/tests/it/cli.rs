@@ -43,7 +43,17 @@ fn help_documents_every_exit_code() {
         .unwrap();
     assert!(o.status.success());
     let help = stdout(&o);
-    for cmd in ["list", "status", "blockers", "load", "disable", "unload"] {
+    for cmd in [
+        "list",
+        "status",
+        "blockers",
+        "load",
+        "ensure",
+        "disable",
+        "unload",
+        "install",
+        "uninstall",
+    ] {
         assert!(
             help.contains(&format!("  {cmd} ")),
             "{cmd} missing:\n{help}"
@@ -59,11 +69,28 @@ fn help_documents_every_exit_code() {
         exit::NO_LIVEPATCH,
         exit::NOT_LIVEPATCH,
         exit::BUSY,
+        exit::MISSING,
+        exit::DISABLED,
+        exit::IN_TRANSITION,
+        exit::CRASH_GUARD,
     ] {
         assert!(
-            help.contains(&format!("\n  {code}  ")),
+            help.contains(&format!("\n  {code:<2} ")),
             "exit code {code}:\n{help}"
         );
+    }
+}
+
+#[test]
+fn load_help_states_the_default_timeout() {
+    for cmd in ["load", "ensure"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_klpctl"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        let help = stdout(&o);
+        assert!(help.contains("Default 60 s"), "{cmd}: {help}");
+        assert!(help.contains("--on-timeout <WHAT>"), "{cmd}: {help}");
     }
 }
 

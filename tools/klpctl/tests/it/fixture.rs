@@ -253,12 +253,14 @@ impl ModuleLoader for FakeLoader {
     }
 }
 
-/// An environment on the tree with the given loader, plain output.
+/// An environment on the tree with the given loader, plain output, audit
+/// records dropped.
 pub fn env<'a>(tree: &FakeTree, loader: &'a dyn ModuleLoader) -> Env<'a> {
     Env {
         paths: tree.paths(),
         loader,
         tty: false,
+        audit: &klpctl::audit::NoAudit,
     }
 }
 
@@ -364,4 +366,20 @@ pub fn livepatch_modinfo(name: &str) -> Vec<u8> {
          vermagic=6.12.0 SMP preempt mod_unload \0"
     )
     .into_bytes()
+}
+
+/// The .modinfo of a live patch module named `name` with a `srcversion`.
+pub fn livepatch_modinfo_srcversion(name: &str, srcversion: &str) -> Vec<u8> {
+    let mut m = livepatch_modinfo(name);
+    m.extend_from_slice(format!("srcversion={srcversion}\0").as_bytes());
+    m
+}
+
+/// Writes `DIR/NAME.ko`, a live patch module; `srcversion` if given.
+pub fn write_ko(tree: &FakeTree, file: &str, name: &str, srcversion: Option<&str>) -> PathBuf {
+    let modinfo = match srcversion {
+        Some(v) => livepatch_modinfo_srcversion(name, v),
+        None => livepatch_modinfo(name),
+    };
+    tree.write_file(file, &elf(1, Some(&modinfo)))
 }

@@ -1,4 +1,4 @@
-use klpctl::commands;
+use klpctl::commands::{self, Format};
 use klpctl::error::{Error, exit};
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ fn two_patches() -> FakeTree {
 /// `klpctl list` (the table) on `tree`, which must succeed: its output.
 fn list_table(tree: &FakeTree) -> String {
     let loader = FakeLoader::new(tree);
-    let (r, text) = capture(|out, err| commands::list(&env(tree, &loader), false, out, err));
+    let (r, text) = capture(|out, err| commands::list(&env(tree, &loader), Format::Text, out, err));
     r.unwrap();
     text
 }
@@ -90,7 +90,8 @@ fn list_table_shows_patches_objects_and_functions() {
 fn list_json_has_stable_fields() {
     let tree = two_patches();
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
+    let (r, text) =
+        capture(|out, err| commands::list(&env(&tree, &loader), Format::Json, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["version"], 1);
@@ -127,7 +128,8 @@ fn list_reads_optional_attributes_of_newer_kernels() {
     tree.add_object("p", "vmlinux", true, &["f,0"]);
     std::fs::write(tree.patch_dir("p").join("vmlinux/f,0/patched"), "1\n").unwrap();
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
+    let (r, text) =
+        capture(|out, err| commands::list(&env(&tree, &loader), Format::Json, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["patches"][0]["stack_order"], 2);
@@ -142,7 +144,8 @@ fn list_without_patches() {
     let tree = FakeTree::new();
     assert_eq!(list_table(&tree), "no live patches are loaded\n");
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
+    let (r, text) =
+        capture(|out, err| commands::list(&env(&tree, &loader), Format::Json, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["patches"], serde_json::json!([]));
@@ -152,7 +155,7 @@ fn list_without_patches() {
 fn list_without_livepatch_support() {
     let tree = FakeTree::without_livepatch();
     let loader = FakeLoader::new(&tree);
-    let (r, _) = capture(|out, err| commands::list(&env(&tree, &loader), false, out, err));
+    let (r, _) = capture(|out, err| commands::list(&env(&tree, &loader), Format::Text, out, err));
     let err = r.unwrap_err();
     assert!(matches!(err, Error::LivepatchUnavailable { .. }));
     assert_eq!(err.exit_code(), exit::NO_LIVEPATCH);
@@ -214,7 +217,8 @@ fn list_skips_a_patch_the_kernel_is_freeing() {
     assert!(text.contains("livepatch_sample"), "{text}");
 
     let loader = FakeLoader::new(&tree);
-    let (r, text) = capture(|out, err| commands::list(&env(&tree, &loader), true, out, err));
+    let (r, text) =
+        capture(|out, err| commands::list(&env(&tree, &loader), Format::Json, out, err));
     r.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     let names: Vec<&str> = v["patches"]

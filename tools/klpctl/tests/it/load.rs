@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use klpctl::commands::{self, LoadOptions};
+use klpctl::commands::{self, LoadOptions, LoadWait, OnTimeout};
 use klpctl::error::{Error, exit};
 use klpctl::wait::WaitOptions;
 
@@ -19,8 +19,12 @@ fn sample_ko(tree: &FakeTree) -> PathBuf {
 fn load_opts(module: PathBuf, wait: WaitOptions) -> LoadOptions {
     LoadOptions {
         module,
-        wait: true,
-        wait_opts: wait,
+        wait: LoadWait {
+            wait: true,
+            wait_opts: wait,
+            on_timeout: OnTimeout::Keep,
+        },
+        json: false,
     }
 }
 
@@ -125,7 +129,7 @@ fn load_without_wait_inserts_and_returns() {
     std::fs::write(tree.root().join("proc/sys/kernel/osrelease"), "6.12.0\n").unwrap();
     let loader = FakeLoader::new(&tree);
     let mut opts = load_opts(sample_ko(&tree), quick(None));
-    opts.wait = false;
+    opts.wait.wait = false;
     let (r, text) = capture(|out, err| commands::load(&env(&tree, &loader), &opts, out, err));
     r.unwrap();
     assert_eq!(loader.inserted(), [NAME]);
@@ -162,23 +166,9 @@ fn load_warns_about_another_kernel_release() {
 }
 
 #[test]
-fn load_refuses_a_patch_that_is_already_loaded_or_while_another_transition_runs() {
-    let tree = FakeTree::new();
-    tree.add_patch(NAME, true, false);
-    let loader = FakeLoader::new(&tree);
-    let ko = sample_ko(&tree);
-    let (r, _) = capture(|out, err| {
-        commands::load(
-            &env(&tree, &loader),
-            &load_opts(ko.clone(), quick(None)),
-            out,
-            err,
-        )
-    });
-    let err = r.unwrap_err();
-    assert_eq!(err.exit_code(), exit::BUSY);
-    assert!(err.to_string().contains("already loaded"), "{err}");
-
+fn load_refuses_while_another_transition_runs() {
+    let loader_tree = FakeTree::new();
+    let loader = FakeLoader::new(&loader_tree);
     let tree = FakeTree::new();
     tree.add_patch("other", true, true);
     let ko = sample_ko(&tree);
@@ -410,13 +400,13 @@ fn load_refuses_module_names_the_kernel_would_not_have_and_shows_them_escaped() 
         &elf(1, Some(b"livepatch=Y\0vermagic=6.12.0 SMP\0")),
     );
     let mut opts = load_opts(ko, quick(Some(0.2)));
-    opts.wait = false;
+    opts.wait.wait = false;
     let (r, _) = capture(|out, err| commands::load(&env(&tree, &loader), &opts, out, err));
     r.unwrap();
     // 55 characters is the longest name the kernel takes.
     let ko = tree.write_file("max.ko", &elf(1, Some(&livepatch_modinfo(&"b".repeat(55)))));
     let mut opts = load_opts(ko, quick(Some(0.2)));
-    opts.wait = false;
+    opts.wait.wait = false;
     let (r, _) = capture(|out, err| commands::load(&env(&tree, &loader), &opts, out, err));
     r.unwrap();
     assert_eq!(loader.inserted(), ["my_patch".to_string(), "b".repeat(55)]);

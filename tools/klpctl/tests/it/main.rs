@@ -2,11 +2,15 @@
 //! the library API with a fake module loader, and end to end through the
 //! built binary.
 
+mod audit;
 mod blockers;
 mod cli;
 mod fixture;
+mod idempotent;
+mod install;
 mod list;
 mod load;
+mod monitor;
 mod remove;
 mod scan;
 mod status;

@@ -146,7 +146,14 @@ fn unload_disables_waits_and_removes_the_module() {
     let loader = FakeLoader::new(&tree);
     let kernel = kernel_unpatches(&tree, true);
     let (r, text) = capture(|out, err| {
-        commands::unload(&env(&tree, &loader), NAME, &quick(Some(5.0)), out, err)
+        commands::unload(
+            &env(&tree, &loader),
+            NAME,
+            false,
+            &quick(Some(5.0)),
+            out,
+            err,
+        )
     });
     kernel.join().unwrap();
     r.unwrap();
@@ -168,7 +175,14 @@ fn unload_refuses_to_remove_the_module_of_a_stuck_transition() {
     let loader = FakeLoader::new(&tree);
     let kernel = kernel_unpatches(&tree, false);
     let (r, _) = capture(|out, err| {
-        commands::unload(&env(&tree, &loader), NAME, &quick(Some(0.3)), out, err)
+        commands::unload(
+            &env(&tree, &loader),
+            NAME,
+            false,
+            &quick(Some(0.3)),
+            out,
+            err,
+        )
     });
     kernel.join().unwrap();
     let err = r.unwrap_err();
@@ -188,7 +202,14 @@ fn unload_of_an_already_disabled_patch_removes_the_module() {
     tree.add_module(NAME, "OK");
     let loader = FakeLoader::new(&tree);
     let (r, text) = capture(|out, err| {
-        commands::unload(&env(&tree, &loader), NAME, &quick(Some(1.0)), out, err)
+        commands::unload(
+            &env(&tree, &loader),
+            NAME,
+            false,
+            &quick(Some(1.0)),
+            out,
+            err,
+        )
     });
     r.unwrap();
     assert_eq!(loader.removed(), [NAME]);
@@ -204,7 +225,14 @@ fn unload_refuses_modules_that_are_not_live_patches() {
     tree.add_module("e1000", "");
     let loader = FakeLoader::new(&tree);
     let (r, _) = capture(|out, err| {
-        commands::unload(&env(&tree, &loader), "e1000", &quick(Some(1.0)), out, err)
+        commands::unload(
+            &env(&tree, &loader),
+            "e1000",
+            false,
+            &quick(Some(1.0)),
+            out,
+            err,
+        )
     });
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::NOT_LIVEPATCH);
@@ -217,7 +245,14 @@ fn unload_of_an_unknown_patch() {
     let tree = FakeTree::new();
     let loader = FakeLoader::new(&tree);
     let (r, _) = capture(|out, err| {
-        commands::unload(&env(&tree, &loader), "nope", &quick(Some(1.0)), out, err)
+        commands::unload(
+            &env(&tree, &loader),
+            "nope",
+            false,
+            &quick(Some(1.0)),
+            out,
+            err,
+        )
     });
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), exit::NOT_FOUND);
@@ -282,6 +317,7 @@ fn patch_names_are_taken_as_modprobe_takes_module_names() {
         commands::unload(
             &env(&tree, &loader),
             "./livepatch-sample.ko",
+            false,
             &quick(Some(1.0)),
             out,
             err,
