@@ -14,6 +14,7 @@ pub mod modinfo;
 pub mod paths;
 pub mod procfs;
 pub mod progress;
+pub mod signature;
 pub mod sysfs;
 pub mod transition;
 pub mod wait;

@@ -8,6 +8,7 @@ use super::{Env, diag, say, secs};
 use crate::error::{Error, Result};
 use crate::modinfo::{self, LivepatchModule};
 use crate::progress::Reporter;
+use crate::signature;
 use crate::sysfs;
 use crate::wait::{self, Goal, WaitOptions, WaitOutcome};
 
@@ -56,7 +57,9 @@ pub fn load(env: &Env, opts: &LoadOptions, out: &mut dyn Write, err: &mut dyn Wr
     if let Some(warning) = vermagic_warning(env, &module) {
         diag!(err, "{warning}");
     }
-    env.loader.insert(&module)?;
+    env.loader
+        .insert(&module)
+        .map_err(|e| signature::explain_refusal(paths, &module, e))?;
     let Some(state) = sysfs::read_state(paths, name)? else {
         return Err(Error::Failed(format!(
             "module {name} was inserted but {} did not appear; the module stays loaded",

@@ -9,4 +9,5 @@ mod list;
 mod load;
 mod remove;
 mod scan;
+mod signature;
 mod status;
