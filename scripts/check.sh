@@ -225,8 +225,9 @@ names=
 for line in $KLP_LINES; do
 	log "step 2/5: line $line: modules, the kernel's livepatch selftests"
 	"$KLP_TOP/scripts/build/modules.sh" "$line" >/dev/null
-	# Signed copies for selftests/test-signing.sh: build/LINE/signed (the
-	# test key) and build/LINE/signed-other (a key no kernel trusts).
+	# Copies for selftests/test-signing.sh: build/LINE/signed (the test
+	# key), build/LINE/signed-other (a key no kernel trusts) and
+	# build/LINE/unsigned (no signature, whatever `make sign` did).
 	"$KLP_TOP/scripts/build/sign.sh" --test-copies "$line"
 	"$KLP_TOP/scripts/build/upstream-selftests.sh" "$line" "$results/$line/upstream"
 	plan_line "$line" "$@"

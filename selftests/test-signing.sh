@@ -9,9 +9,10 @@
 # with it load, replace each other (cumulative v1 -> v2) and unload as
 # usual, without the E taint; Debian's stock kernel trusts only Debian's
 # keys, and refuses them as signed with an unavailable key.
-# The signed copies are made on the host before the VM boots
-# (scripts/build/sign.sh --test-copies): $KLP_MODULES/signed (test key) and
-# $KLP_MODULES/signed-other (another key).
+# The copies are made on the host before the VM boots (scripts/build/sign.sh
+# --test-copies): $KLP_MODULES/signed (test key), $KLP_MODULES/signed-other
+# (another key) and $KLP_MODULES/unsigned (any signature removed: the build
+# itself may have been signed with `make sign`).
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
@@ -31,7 +32,7 @@ ko() {
 	*) printf '%s/samples/%s/%s.ko\n' "$1" "$2" "$2" ;;
 	esac
 }
-UNSIGNED=$KLP_MODULES
+UNSIGNED=$KLP_MODULES/unsigned
 SIGNED=$KLP_MODULES/signed
 OTHER=$KLP_MODULES/signed-other
 
@@ -106,9 +107,9 @@ if [ "$(kernel_config CONFIG_MODULE_SIG)" != y ]; then
 fi
 pass "the kernel checks module signatures (CONFIG_MODULE_SIG=y, hash $(kernel_config CONFIG_MODULE_SIG_HASH | tr -d '"'))"
 
-# The modules: the signed copies carry a signature, the build's do not.
+# The modules: the signed copies carry a signature, the unsigned ones do not.
 for name in $SAMPLE $V1 $V2; do
-	expect_fail "$name: the built module is unsigned" is_signed "$(ko "$UNSIGNED" "$name")"
+	expect_fail "$name: its copy in unsigned/ is unsigned" is_signed "$(ko "$UNSIGNED" "$name")"
 	expect_ok "$name: its copy in signed/ is signed" is_signed "$(ko "$SIGNED" "$name")"
 done
 expect_ok "$SAMPLE: its copy in signed-other/ is signed" is_signed "$(ko "$OTHER" $SAMPLE)"

@@ -44,7 +44,8 @@ if [ "$*" = modules ]; then
 	# shellcheck disable=SC2046 # paths without spaces
 	"$KLP_TOP/scripts/build/check-symbols.sh" "$line_kdir/Module.symvers" \
 		$(find "$line_build" -name Module.symvers) \
-		$(find "$line_build" \( -path "$line_build/signed" -o -path "$line_build/signed-other" \) \
+		$(find "$line_build" \( -path "$line_build/signed" -o -path "$line_build/signed-other" \
+			-o -path "$line_build/unsigned" \) \
 			-prune -o -name '*.ko' -print | sort) >&2
 fi
 printf '%s\n' "$line_build"

@@ -8,9 +8,11 @@
 #   scripts/build/sign.sh --test-copies LINE
 #                                         for the tests: copies of LINE's
 #                                         modules signed with the test key in
-#                                         build/LINE/signed/, and with another
+#                                         build/LINE/signed/, with another
 #                                         key the kernel does not trust in
-#                                         build/LINE/signed-other/
+#                                         build/LINE/signed-other/, and
+#                                         without a signature in
+#                                         build/LINE/unsigned/
 #
 # The key: KLP_SIGN_KEY=/path/key.pem (a PEM private key, or one PEM with the
 # key and its certificate, as the kernel's sign-file takes them) and
@@ -183,7 +185,7 @@ line_of() {
 
 # built_modules DIR: the built modules of a line (not the signed copies).
 built_modules() {
-	find "$1" \( -path "$1/signed" -o -path "$1/signed-other" \) -prune -o \
+	find "$1" \( -path "$1/signed" -o -path "$1/signed-other" -o -path "$1/unsigned" \) -prune -o \
 		-name '*.ko' -print | sort
 }
 
@@ -197,22 +199,23 @@ case ${1:-} in
 	[ $# -eq 2 ] || die "usage: $0 --test-copies LINE"
 	test_keys
 	build=$(line_build_dir "$2")
-	rm -rf "$build/signed" "$build/signed-other"
+	rm -rf "$build/signed" "$build/signed-other" "$build/unsigned"
 	line_setup "$2"
 	if ! grep -q '^CONFIG_MODULE_SIG=y' "$line_kdir/.config"; then
 		log "$2: the kernel does not check module signatures (no CONFIG_MODULE_SIG): no signed copies"
 		exit 0
 	fi
-	for copies in signed:"$test_key" signed-other:"$other_key"; do
+	for copies in unsigned: signed:"$test_key" signed-other:"$other_key"; do
 		dest=$build/${copies%%:*}
-		rm -rf "$dest"
 		files=
 		for ko in $(built_modules "$build"); do
 			rel=${ko#"$build"/}
 			mkdir -p "$dest/$(dirname "$rel")"
 			cp "$ko" "$dest/$rel"
+			unsign "$dest/$rel"
 			files="$files $dest/$rel"
 		done
+		[ -n "${copies#*:}" ] || continue
 		# shellcheck disable=SC2086 # paths without spaces
 		sign_line "$2" "${copies#*:}" "${copies#*:}" $files
 	done
