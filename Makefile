@@ -3,7 +3,10 @@
 # klp-rs: Linux kernel live patching in Rust.
 #
 #   make            build the modules (samples/, selftests/) for every kernel
-#                   line, into build/<line>/
+#                   line, into build/<line>/; `make SIGN=1` signs them too
+#   make sign       sign the built modules of every line (or FILES="a.ko ...")
+#                   with KLP_SIGN_KEY=key.pem KLP_SIGN_CERT=cert.pem, or with
+#                   the klp-rs test key (scripts/build/sign.sh)
 #   make demo       boot Debian's stock 7.3 kernel and show live patching at work
 #   make check      run every test on every kernel line (6.12 and 7.3)
 #   make check-debug  the same on debug kernels (lockdep, KASAN, kmemleak): the
@@ -24,19 +27,25 @@
 # cached 6.12 test kernel. The kernel's own Kbuild reads the file `Kbuild` here.
 
 SHELL := /bin/sh
-export KDIR
+export KDIR KLP_SIGN_KEY KLP_SIGN_CERT KLP_SIGN_HASH
 ifneq ($(LINES),)
 export KLP_LINES := $(LINES)
 endif
 SCRIPTS := $(wildcard scripts/*.sh scripts/*/*.sh selftests/*.sh samples/*.sh bench/*.sh)
 
-.PHONY: all modules demo check check-debug bench kernel rust-metadata setup lint clean
+.PHONY: all modules sign demo check check-debug bench kernel rust-metadata setup lint clean
 
 # With KDIR (your own kernel tree) the compilers are yours: nothing is installed.
 all modules:
 	@[ -n "$(KDIR)" ] || scripts/setup/toolchain.sh
 	@for line in $(or $(LINES),$(if $(KDIR),kdir,6.12 7.3)); do \
 		scripts/build/modules.sh $$line modules >/dev/null || exit 1; done
+	@$(if $(filter 1 y yes,$(SIGN)),KLP_LINES="$(or $(LINES),$(if $(KDIR),kdir,6.12 7.3))" scripts/build/sign.sh,:)
+
+# Signs the built modules of each line in place (a rebuilt module is
+# unsigned again: `make SIGN=1` builds and signs).
+sign:
+	@KLP_LINES="$(or $(LINES),$(if $(KDIR),kdir,6.12 7.3))" scripts/build/sign.sh $(FILES)
 
 demo:
 	@KLP_LINES="$(or $(LINES),7.3)" scripts/demo.sh

@@ -24,7 +24,9 @@
 #   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y]
 # cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
 # line), its weight when tests are spread over the VMs (default 10);
-# order=last: it runs after the others of its VM;
+# order=last: it runs after the others of its VM (several of them: the
+# heaviest first, so a cheap one such as test-signing.sh, whose enforcement
+# of module signatures cannot be undone, runs after all);
 # kernel>=X.Y: it is left out (and reported as skipped) on older kernels.
 set -eu
 export KLP_LOG_TAG=check
@@ -195,6 +197,14 @@ run_vm() {
 	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\nKLP_UPSTREAM='%s'\n" \
 		"$(line_build_dir "$1")" "$results/$1/upstream/test_klp-call_getpid" \
 		"$results/$1/upstream" >>"$dir/guest.env"
+	# Does the line's kernel trust the klp-rs test key? The kernels klp-rs
+	# builds do (CONFIG_MODULE_SIG_KEY); Debian's stock 7.3 trusts only
+	# Debian's keys.
+	case $1:$KLP_KERNEL_VARIANT in
+	6.12:* | 7.3:debug) trusted=1 ;;
+	*) trusted=0 ;;
+	esac
+	printf "KLP_SIGN_TRUSTED=%s\n" "$trusted" >>"$dir/guest.env"
 	KLP_VM_CPUS=$3 KLP_VM_NAME=$1/$2 "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
 		sh "$KLP_TOP/scripts/vm/guest-runner.sh" "$dir" "@$dir/entries.list" 2>&1 |
 		sed -u "s|^klp-rs: |[$1/$2] |"
@@ -217,6 +227,10 @@ names=
 for line in $KLP_LINES; do
 	log "step 2/5: line $line: modules, the kernel's livepatch selftests"
 	"$KLP_TOP/scripts/build/modules.sh" "$line" >/dev/null
+	# Copies for selftests/test-signing.sh: build/LINE/signed (the test
+	# key), build/LINE/signed-other (a key no kernel trusts) and
+	# build/LINE/unsigned (no signature, whatever `make sign` did).
+	"$KLP_TOP/scripts/build/sign.sh" --test-copies "$line"
 	"$KLP_TOP/scripts/build/upstream-selftests.sh" "$line" "$results/$line/upstream"
 	plan_line "$line" "$@"
 done

@@ -117,20 +117,32 @@ kernel_bindgen_command() {
 # mount namespace of its own, so nothing stays mounted if it is killed), with
 # /proc, /dev and the repository ($KLP_TOP, at the same path) mounted in it.
 # With KLP_ROOT_HIDE=DIR (a directory of the root), COMMAND sees DIR empty.
+# With KLP_ROOT_BIND=DIR (a host directory), COMMAND sees it at the same path
+# (a directory of the root is made for it, and removed after).
 in_root() {
 	root=$1
 	shift
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	as_root unshare --mount --propagation private sh -ec '
-		root=$1 top=$2 hide=$3
-		shift 3
+		root=$1 top=$2 hide=$3 bind=$4
+		shift 4
 		mount -t proc proc "$root/proc"
 		mount --rbind /dev "$root/dev"
 		[ -z "$hide" ] || mount -t tmpfs klp-rs-hidden "$root$hide"
 		mkdir -p "$root$top"
 		mount --bind "$top" "$root$top"
+		if [ -n "$bind" ]; then
+			mkdir -p "$root$bind"
+			mount --bind "$bind" "$root$bind"
+			chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+				LANG=C.UTF-8 "$@" && rc=0 || rc=$?
+			umount "$root$bind"
+			rmdir "$root$bind" 2>/dev/null || true
+			exit "$rc"
+		fi
 		exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-			LANG=C.UTF-8 "$@"' in_root "$root" "$KLP_TOP" "${KLP_ROOT_HIDE:-}" "$@"
+			LANG=C.UTF-8 "$@"' in_root "$root" "$KLP_TOP" "${KLP_ROOT_HIDE:-}" \
+		"${KLP_ROOT_BIND:-}" "$@"
 }
 
 # kdir_kbuild_vars KDIR: the make variables for your own kernel tree, from

@@ -53,6 +53,9 @@ if [ "$*" = modules ]; then
 		die "$line: the livepatch relocations could not be made (see above)"
 	# shellcheck disable=SC2046 # paths without spaces
 	"$KLP_TOP/scripts/build/check-symbols.sh" "$line_kdir/Module.symvers" \
-		$(find "$line_build" -name Module.symvers) $(find "$line_build" -name '*.ko' | sort) >&2
+		$(find "$line_build" -name Module.symvers) \
+		$(find "$line_build" \( -path "$line_build/signed" -o -path "$line_build/signed-other" \
+			-o -path "$line_build/unsigned" \) \
+			-prune -o -name '*.ko' -print | sort) >&2
 fi
 printf '%s\n' "$line_build"

@@ -91,7 +91,8 @@ stage c "$cbuild"
 # install_ours DIR: our modules into DIR (updates/klp-rs of a module tree).
 install_ours() {
 	rm -rf "$1"
-	(cd "$line_build" && find . -name '*.ko' ! -path './selftests/compile/*') | while read -r ko; do
+	(cd "$line_build" && find . \( -path ./signed -o -path ./signed-other -o -path ./unsigned \) -prune -o \
+		-name '*.ko' ! -path './selftests/compile/*' -print) | while read -r ko; do
 		mkdir -p "$1/$(dirname "$ko")"
 		cp "$line_build/$ko" "$1/$ko"
 	done

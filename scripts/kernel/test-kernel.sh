@@ -37,8 +37,18 @@ case $series in
 	;;
 *) die "no test kernel for '$series' (6.12 or 7.3)" ;;
 esac
+# The module signing key the kernel trusts (CONFIG_MODULE_SIG_KEY): the klp-rs
+# test key (scripts/build/sign.sh), made once in the cache before the first
+# build. Its certificate's fingerprint is part of the key below, so a new
+# test key makes a new kernel.
+sign_key=$("$KLP_TOP/scripts/build/sign.sh" --test-key)
+sign_fingerprint=$(openssl x509 -in "$sign_key" -noout -fingerprint -sha256) ||
+	die "cannot read the certificate of $sign_key"
 # shellcheck disable=SC2086 # a list of paths without spaces
-fragment_hash=$(cat $KLP_KERNEL_FRAGMENTS | sha256sum | cut -c1-12)
+fragment_hash=$({
+	cat $KLP_KERNEL_FRAGMENTS
+	printf 'module signing key %s\n' "$sign_fingerprint"
+} | sha256sum | cut -c1-12)
 key=$version-$fragment_hash
 [ "$KLP_KERNEL_VARIANT" = base ] || key=$key-$KLP_KERNEL_VARIANT
 [ -z "$root" ] || key=test-$key
@@ -68,11 +78,19 @@ require_options() {
 		die "$1: neither DYNAMIC_FTRACE_WITH_REGS nor _ARGS is set"
 }
 
-# check_fragment DIR: every option of the fragments kept its value after olddefconfig.
+# check_fragment DIR FRAGMENT...: every option of the fragments kept its
+# value after olddefconfig (set or `is not set`).
 check_fragment() {
-	# shellcheck disable=SC2086 # a list of paths without spaces
-	grep -hE '^CONFIG_[A-Z0-9_]+=' $KLP_KERNEL_FRAGMENTS | while IFS= read -r line; do
-		grep -qx "$line" "$1/.config" ||
+	kconfig=$1/.config
+	shift
+	grep -hE '^CONFIG_[A-Z0-9_]+=' "$@" | while IFS= read -r line; do
+		grep -qxF "$line" "$kconfig" ||
+			die "config fragment line '$line' did not survive olddefconfig"
+	done
+	grep -hE '^# CONFIG_[A-Z0-9_]+ is not set' "$@" | while IFS= read -r line; do
+		opt=${line#"# "}
+		opt=${opt%% *}
+		! grep -q "^$opt=" "$kconfig" ||
 			die "config fragment line '$line' did not survive olddefconfig"
 	done
 }
@@ -106,13 +124,20 @@ build() {
 		mv "$top.tmp"/linux-source-* "$dir"
 		rmdir "$top.tmp"
 	fi
-	log "configuring: tinyconfig + $(for f in $KLP_KERNEL_FRAGMENTS; do basename "$f"; done | tr '\n' ' ')"
+	# The test key, beside the tree (inside the Debian root for 7.3), and
+	# the fragment that makes the kernel trust it.
+	cp "$sign_key" "$top/signing_key.pem"
+	chmod 600 "$top/signing_key.pem"
+	printf 'CONFIG_MODULE_SIG_KEY="%s"\n' "${top#"$root"}/signing_key.pem" >"$top/signing.config"
+	fragments="$KLP_KERNEL_FRAGMENTS $top/signing.config"
+	log "configuring: tinyconfig + $(for f in $fragments; do basename "$f"; done | tr '\n' ' ')"
 	kmake tinyconfig >/dev/null
 	# shellcheck disable=SC2086 # a list of paths without spaces
-	(cd "$dir" && ./scripts/kconfig/merge_config.sh -m .config $KLP_KERNEL_FRAGMENTS) \
+	(cd "$dir" && ./scripts/kconfig/merge_config.sh -m .config $fragments) \
 		>"$top/config.log" 2>&1
 	kmake olddefconfig >>"$top/config.log" 2>&1
-	check_fragment "$dir"
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	check_fragment "$dir" $fragments
 	require_options "$dir"
 	kmake rustavailable >>"$top/config.log" 2>&1 ||
 		die "the Rust toolchain is not usable for this kernel (see $top/config.log)"

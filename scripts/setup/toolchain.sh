@@ -6,6 +6,7 @@
 #                    library source the kernel's `core` build needs) and its
 #                    rustfmt, kernel build tools, qemu, linux-source-6.12,
 #                    mmdebstrap (the Debian 13 root of the 7.3 line), rsync,
+#                    openssl (module signing keys, scripts/build/sign.sh),
 #                    and the linter: every tool a check uses
 #   bindgen-cli      from crates.io into $KLP_CACHE/tools (Debian's is too old)
 #   virtme-ng        from PyPI into the venv $KLP_CACHE/venv
@@ -18,7 +19,7 @@ BINDGEN_VERSION=0.73.2
 VIRTME_NG_VERSION=1.42
 
 APT_PACKAGES="rustc-web rust-web-src rustfmt-web clang-19 lld-19 llvm-19 libclang-19-dev \
-flex bison bc make gcc libc6-dev libelf-dev libssl-dev cpio kmod xz-utils \
+flex bison bc make gcc libc6-dev libelf-dev libssl-dev openssl cpio kmod xz-utils \
 qemu-system-x86 python3-venv python3-pip linux-source-6.12 busybox-static \
 procps rsync mmdebstrap shellcheck binutils"
 

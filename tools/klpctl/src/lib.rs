@@ -16,6 +16,7 @@ pub mod paths;
 pub mod procfs;
 pub mod progress;
 pub mod runstate;
+pub mod signature;
 pub mod store;
 pub mod sysfs;
 pub mod transition;

@@ -96,8 +96,12 @@ pub fn insert_error(action: &str, module: &LivepatchModule, err: io::Error) -> E
              (kernel.modules_disabled) or kernel lockdown"
                 .into(),
         ),
-        Some(libc::EKEYREJECTED) | Some(libc::EKEYEXPIRED) | Some(libc::ENOKEY) => {
-            kernel("the module signature was rejected (module.sig_enforce)".into())
+        Some(libc::EKEYREJECTED)
+        | Some(libc::EKEYEXPIRED)
+        | Some(libc::ENOKEY)
+        | Some(libc::EBADMSG)
+        | Some(libc::ENOPKG) => {
+            kernel("the kernel refused the module's signature (see dmesg)".into())
         }
         Some(libc::ENOEXEC) => kernel(format!(
             "invalid module format; built for another kernel? its vermagic is {:?}",

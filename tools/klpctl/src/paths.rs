@@ -81,6 +81,18 @@ impl Paths {
         })
     }
 
+    /// `ROOT/sys/module/module/parameters/sig_enforce`: `Y` when the kernel
+    /// loads only validly signed modules (`CONFIG_MODULE_SIG`).
+    pub fn sig_enforce(&self) -> PathBuf {
+        self.root.join("sys/module/module/parameters/sig_enforce")
+    }
+
+    /// `ROOT/sys/kernel/security/lockdown`: the kernel lockdown modes, the
+    /// active one in brackets (the lockdown LSM, securityfs mounted).
+    pub fn lockdown(&self) -> PathBuf {
+        self.root.join("sys/kernel/security/lockdown")
+    }
+
     /// Fails with [`Error::LivepatchUnavailable`] unless
     /// `ROOT/sys/kernel/livepatch` is a directory.
     pub fn require_livepatch(&self) -> Result<PathBuf> {

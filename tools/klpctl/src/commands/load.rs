@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::modinfo::{self, LivepatchModule};
 use crate::progress::Reporter;
 use crate::runstate::{self, Identity};
+use crate::signature;
 use crate::sysfs::{self, PatchState};
 use crate::transition::Direction;
 use crate::wait::{self, Goal, WaitOptions, WaitOutcome};
@@ -192,7 +193,10 @@ pub(crate) fn load_module(
         diag!(err, "{warning}");
     }
     runstate::record_transition_start(paths, name, Direction::Patching);
-    let inserted = env.loader.insert(module);
+    let inserted = env
+        .loader
+        .insert(module)
+        .map_err(|e| signature::explain_refusal(paths, module, e));
     let build = match module.srcversion() {
         Some(v) => format!("srcversion {v}"),
         None => format!("sha256 {}", module.sha256),

@@ -13,4 +13,5 @@ mod load;
 mod monitor;
 mod remove;
 mod scan;
+mod signature;
 mod status;
