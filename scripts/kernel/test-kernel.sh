@@ -161,18 +161,19 @@ build() {
 	prune_old_kernels "$top"
 }
 
-# prune_old_kernels KEEP: removes cached kernels of the same variant other than
-# KEEP and the most recently built one before it, so the cache does not grow
-# without bound.
+# prune_old_kernels KEEP: removes finished cached kernels of the same variant
+# other than KEEP and the two used most recently (each use touches the
+# stamp), so the cache does not grow without bound. A kernel still being
+# built (no stamp yet: another clone's build) is never removed.
 prune_old_kernels() {
 	if [ "$KLP_KERNEL_VARIANT" = base ]; then
-		same_variant='[0-9a-f]$'
+		same_variant='[0-9a-f]/linux/.klp-rs-built$'
 	else
-		same_variant="-$KLP_KERNEL_VARIANT\$"
+		same_variant="-$KLP_KERNEL_VARIANT/linux/.klp-rs-built\$"
 	fi
-	# shellcheck disable=SC2012 # cache directory names are ours, without newlines
-	ls -dt "$cache"/"${root:+test-}"*/ 2>/dev/null | sed 's:/$::' | grep -e "$same_variant" |
-		grep -vx "$1" | tail -n +2 | while IFS= read -r old; do
+	# shellcheck disable=SC2010,SC2012 # cache directory names are ours, without newlines
+	ls -t "$cache"/"${root:+test-}"*/linux/.klp-rs-built 2>/dev/null | grep -e "$same_variant" |
+		sed 's:/linux/.klp-rs-built$::' | grep -vx "$1" | tail -n +3 | while IFS= read -r old; do
 		log "removing an older cached kernel: $old"
 		rm -rf "$old"
 	done
@@ -193,6 +194,8 @@ exec 9>"$(dirname "$dir")/lock"
 flock 9
 if [ -f "$dir/.klp-rs-built" ]; then
 	log "reusing cached $series test kernel $key (built $(cat "$dir/.klp-rs-built"))"
+	# Used now: the most recent use is what prune_old_kernels keeps.
+	touch "$dir/.klp-rs-built"
 else
 	build "$dir"
 fi
