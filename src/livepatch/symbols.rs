@@ -144,13 +144,7 @@ macro_rules! symbols {
             $(= $c_name:literal)? $(, sympos = $sympos:literal)?;
         $($rest:tt)*
     ) => {
-        $crate::klp::symbols!(@check $object, $name $(= $c_name)?);
-        // Weak, so that modpost does not report it as undefined.
-        ::core::arch::global_asm!(::core::concat!(
-            ".weak \"",
-            $crate::klp::symbols!(@link_name $object, $name $(= $c_name)? $(, $sympos)?),
-            "\"",
-        ));
+        $crate::klp::symbols!(@weak $object, $name $(= $c_name)? $(, $sympos)?);
         $(#[doc = $doc])*
         #[inline(always)]
         pub(crate) unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
@@ -175,13 +169,7 @@ macro_rules! symbols {
         static $name:ident: $ty:ty $(= $c_name:literal)? $(, sympos = $sympos:literal)?;
         $($rest:tt)*
     ) => {
-        $crate::klp::symbols!(@check $object, $name $(= $c_name)?);
-        // Weak, so that modpost does not report it as undefined.
-        ::core::arch::global_asm!(::core::concat!(
-            ".weak \"",
-            $crate::klp::symbols!(@link_name $object, $name $(= $c_name)? $(, $sympos)?),
-            "\"",
-        ));
+        $crate::klp::symbols!(@weak $object, $name $(= $c_name)? $(, $sympos)?);
         $(#[doc = $doc])*
         ///
         /// The variable's address. Reading or writing through it is
@@ -200,6 +188,16 @@ macro_rules! symbols {
         $crate::klp::symbols!(@items $object; $($rest)*);
     };
 
+    // The compile-time check of the name, and the symbol made weak, so that
+    // modpost does not report it as undefined.
+    (@weak $object:literal, $name:ident $(= $c_name:literal)? $(, $sympos:literal)?) => {
+        $crate::klp::symbols!(@check $object, $name $(= $c_name)?);
+        ::core::arch::global_asm!(::core::concat!(
+            ".weak \"",
+            $crate::klp::symbols!(@link_name $object, $name $(= $c_name)? $(, $sympos)?),
+            "\"",
+        ));
+    };
     // `.klp.sym.<object>.<symbol>,<sympos>`.
     (@link_name $object:literal, $name:ident $(, $sympos:literal)?) => {
         ::core::concat!(

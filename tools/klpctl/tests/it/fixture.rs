@@ -27,6 +27,18 @@ impl FakeTree {
         tree
     }
 
+    /// A tree with livepatch support whose kernel release is `release`
+    /// (`proc/sys/kernel/osrelease`), as the installed patches need.
+    pub fn with_release(release: &str) -> Self {
+        let tree = Self::new();
+        fs::write(
+            tree.root().join("proc/sys/kernel/osrelease"),
+            format!("{release}\n"),
+        )
+        .unwrap();
+        tree
+    }
+
     /// A tree of a kernel without livepatch: no sys/kernel/livepatch.
     pub fn without_livepatch() -> Self {
         let dir = tempfile::tempdir().unwrap();

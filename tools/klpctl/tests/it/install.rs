@@ -20,12 +20,7 @@ const RELEASE: &str = "6.12.0";
 
 /// A tree whose kernel is 6.12.0 (the vermagic of the fixture's modules).
 fn tree() -> FakeTree {
-    let tree = FakeTree::new();
-    fs::write(
-        tree.root().join("proc/sys/kernel/osrelease"),
-        format!("{RELEASE}\n"),
-    )
-    .unwrap();
+    let tree = FakeTree::with_release(RELEASE);
     fs::write(tree.root().join("proc/cmdline"), "root=/dev/vda ro quiet\n").unwrap();
     tree
 }

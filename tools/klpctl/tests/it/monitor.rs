@@ -15,13 +15,7 @@ use crate::fixture::*;
 const RELEASE: &str = "6.12.0";
 
 fn tree() -> FakeTree {
-    let tree = FakeTree::new();
-    fs::write(
-        tree.root().join("proc/sys/kernel/osrelease"),
-        format!("{RELEASE}\n"),
-    )
-    .unwrap();
-    tree
+    FakeTree::with_release(RELEASE)
 }
 
 /// Installs patch `name` (srcversion `v`) into the tree's store.
