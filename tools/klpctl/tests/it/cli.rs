@@ -8,15 +8,6 @@ use serde_json::Value;
 
 use crate::fixture::*;
 
-fn klpctl(tree: &FakeTree, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_klpctl"))
-        .arg("--root")
-        .arg(tree.root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// klpctl without --root, for write commands that must be refused before
 /// klpctl reads or changes anything of the running system (a file that is
 /// not a live patch module, a missing file).

@@ -395,3 +395,13 @@ pub fn write_ko(tree: &FakeTree, file: &str, name: &str, srcversion: Option<&str
     };
     tree.write_file(file, &elf(1, Some(&modinfo)))
 }
+
+/// The klpctl binary run with `--root` on `tree` and `args`.
+pub fn klpctl(tree: &FakeTree, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_klpctl"))
+        .arg("--root")
+        .arg(tree.root())
+        .args(args)
+        .output()
+        .unwrap()
+}

@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -328,15 +327,6 @@ fn the_kernel_command_line_switch_makes_load_all_do_nothing() {
     assert!(!commands::noload("klpctl.noload=0"));
     assert!(!commands::noload("xklpctl.noload klpctl.noloadx"));
     assert!(!commands::noload(""));
-}
-
-fn klpctl(tree: &FakeTree, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_klpctl"))
-        .arg("--root")
-        .arg(tree.root())
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]
