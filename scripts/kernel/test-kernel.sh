@@ -44,9 +44,12 @@ esac
 sign_key=$("$KLP_TOP/scripts/build/sign.sh" --test-key)
 sign_fingerprint=$(openssl x509 -in "$sign_key" -noout -fingerprint -sha256) ||
 	die "cannot read the certificate of $sign_key"
+# Upstream fixes reverted from the series' source, so the kernel has the bug a
+# sample live patches (scripts/kernel/reverts/README.md); part of the key.
+reverts=$(ls "$KLP_TOP/scripts/kernel/reverts/$series/"*.patch 2>/dev/null || true)
 # shellcheck disable=SC2086 # a list of paths without spaces
 fragment_hash=$({
-	cat $KLP_KERNEL_FRAGMENTS
+	cat $KLP_KERNEL_FRAGMENTS $reverts
 	printf 'module signing key %s\n' "$sign_fingerprint"
 } | sha256sum | cut -c1-12)
 key=$version-$fragment_hash
@@ -120,6 +123,11 @@ build() {
 		rm -rf "$top.tmp"
 		mkdir -p "$top.tmp"
 		tar -C "$top.tmp" -xf "$tarball"
+		for patch in $reverts; do
+			log "reverting $(basename "$patch") (scripts/kernel/reverts/$series)"
+			patch -d "$top.tmp"/linux-source-* -R -p1 --fuzz=0 -s <"$patch" ||
+				die "$patch does not revert cleanly from $tarball"
+		done
 		mkdir -p "$top"
 		mv "$top.tmp"/linux-source-* "$dir"
 		rmdir "$top.tmp"
