@@ -5,8 +5,10 @@
 #
 # The tree comes from Debian's linux-source-SERIES tarball, configured as
 # `tinyconfig` + scripts/kernel/test-kernel.config (+ scripts/kernel/test-kernel-debug.config
-# for KLP_KERNEL_VARIANT=debug). A finished build leaves a stamp file; later
-# runs with the same key (source version, fragments, variant) reuse it at once.
+# for KLP_KERNEL_VARIANT=debug), after the upstream fixes of
+# scripts/kernel/reverts/SERIES/*.patch are reverted from the source. A
+# finished build leaves a stamp file; later runs with the same key (source
+# version, fragments and reverts, variant) reuse it at once.
 #   6.12 (default)  the host's linux-source-6.12, built on the host with clang
 #                   in $KLP_CACHE/kernel/<version>-<fragments hash>[-debug]/linux
 #   7.3             linux-source-7.3 of the Debian 13 root (debian-root.sh),
