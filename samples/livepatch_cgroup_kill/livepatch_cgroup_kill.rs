@@ -141,17 +141,17 @@ unsafe extern "C" fn livepatch_cgroup_kill_write(
                 // takes (`&lock->rlock`; bindgen keeps spinlock_t opaque).
                 let raw = cgroup::css_set_lock().cast::<bindings::raw_spinlock_t>();
                 // SAFETY: `raw` is css_set_lock's raw_spinlock_t, in vmlinux
-                // (the relocations of `cgroup` are written) and never freed,
-                // taken with interrupts off as
-                // every user of css_set_lock takes it (it is also taken in
-                // interrupt-disabled contexts). The original's
-                // spin_lock_irq()/spin_unlock_irq() pair is inlined in
-                // vmlinux (CONFIG_INLINE_SPIN_UNLOCK_IRQ) and has no exported
-                // out-of-line version, so this uses the exported
+                // (the relocations of `cgroup` are written) and never freed.
+                // It is taken with interrupts off, as every user of
+                // css_set_lock takes it. The original's spin_lock_irq()/
+                // spin_unlock_irq() pair is inlined in vmlinux
+                // (CONFIG_INLINE_SPIN_UNLOCK_IRQ: no out-of-line
+                // _raw_spin_unlock_irq to call), so this uses the exported
                 // irqsave/irqrestore pair: here, in process context with
-                // interrupts on (a kernfs write with cgroup_mutex, a mutex,
-                // held), it saves "on" and restores "on", which is what
-                // spin_unlock_irq() does.
+                // interrupts on (a kernfs write, holding cgroup_mutex, a
+                // mutex), it saves "on" and restores "on", which is what
+                // spin_unlock_irq() does. No other lock is held but
+                // cgroup_mutex, which nests outside css_set_lock, as in C.
                 let flags = unsafe { bindings::_raw_spin_lock_irqsave(raw) };
                 // SAFETY: `kill_seq` is written only under css_set_lock,
                 // held (it tells cgroup_post_fork() that a kill is under
