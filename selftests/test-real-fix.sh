@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=12
+# klp-rs-test: cpus=1 cost=8
 # A real upstream fix, live patched in Rust (Documentation/real-fix.md):
 # cgroup.kill and a process whose thread-group leader has exited alone. The
 # reproducer (selftests/helpers/leaderless.c) leaves such a process in a
