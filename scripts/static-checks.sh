@@ -72,8 +72,10 @@ safety_not_first() {
 # but that one call (on one line or several), with its SAFETY comment, which
 # unsafe_without_safety_comment checks: the entries of a patch,
 # `unsafe { klp::func!(...) }` (the C prototype of the function replaced),
-# and `unsafe { State::new(..) }` or `unsafe { Shadow::new(..) }` (a global
-# id that goes with its data type in every module).
+# `unsafe { State::new(..) }` or `unsafe { Shadow::new(..) }` (a global
+# id that goes with its data type in every module), and the
+# `unsafe mod NAME in "OBJECT" {` of a `klp::symbols!` (the C definitions of
+# the patched object's symbols).
 unsafe_outside_replacements() {
 	for file in $(find samples bench -name '*.rs' | sort); do
 		awk -v file="$file" '
@@ -109,6 +111,8 @@ unsafe_outside_replacements() {
 				pending = ""
 				next
 			}
+			item ~ /^klp::symbols! \{/ &&
+				code ~ /^[[:space:]]*(pub(\([a-z]+\))? )?unsafe mod [_[:alnum:]]+ in "[^"]+" \{[[:space:]]*$/ { next }
 			code ~ /(^|[^_[:alnum:]])unsafe([^_[:alnum:]]|$)/ && item !~ /unsafe extern "C" fn/ {
 				if (code ~ /(^|[^_[:alnum:]])unsafe[[:space:]]*\{/) {
 					pending = file ":" FNR ": " $0

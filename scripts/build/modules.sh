@@ -12,7 +12,9 @@
 # kernel's own; after it, it turns the uses of klp::symbols! into livepatch
 # relocations (tools/klp-post-link) and checks that every other undefined
 # symbol of every module is exported by the kernel
-# (scripts/build/check-symbols.sh). Prints build/LINE on stdout.
+# (scripts/build/check-symbols.sh), and builds the selftests' user-space
+# helpers (selftests/helpers/*.c) into build/LINE/bin/. Prints build/LINE on
+# stdout.
 set -eu
 export KLP_LOG_TAG=modules
 # shellcheck source=scripts/common.sh
@@ -57,5 +59,16 @@ if [ "$*" = modules ]; then
 		$(find "$line_build" \( -path "$line_build/signed" -o -path "$line_build/signed-other" \
 			-o -path "$line_build/unsigned" \) \
 			-prune -o -name '*.ko' -print | sort) >&2
+	# The user-space helpers of the selftests (selftests/helpers/*.c), for
+	# the line's guest: with its C compiler, into build/LINE/bin/.
+	mkdir -p "$line_build/bin"
+	for src in "$KLP_TOP"/selftests/helpers/*.c; do
+		bin=$line_build/bin/$(basename "$src" .c)
+		if [ -n "$line_root" ]; then
+			line_run gcc-14 -O2 -Wall -Werror -pthread -o "$bin" "$src"
+		else
+			${CC:-cc} -O2 -Wall -Werror -pthread -o "$bin" "$src"
+		fi || die "$line: $src does not build"
+	done
 fi
 printf '%s\n' "$line_build"

@@ -5,8 +5,10 @@
 #
 # The tree comes from Debian's linux-source-SERIES tarball, configured as
 # `tinyconfig` + scripts/kernel/test-kernel.config (+ scripts/kernel/test-kernel-debug.config
-# for KLP_KERNEL_VARIANT=debug). A finished build leaves a stamp file; later
-# runs with the same key (source version, fragments, variant) reuse it at once.
+# for KLP_KERNEL_VARIANT=debug), after the upstream fixes of
+# scripts/kernel/reverts/SERIES/*.patch are reverted from the source. A
+# finished build leaves a stamp file; later runs with the same key (source
+# version, fragments and reverts, variant) reuse it at once.
 #   6.12 (default)  the host's linux-source-6.12, built on the host with clang
 #                   in $KLP_CACHE/kernel/<version>-<fragments hash>[-debug]/linux
 #   7.3             linux-source-7.3 of the Debian 13 root (debian-root.sh),
@@ -44,9 +46,12 @@ esac
 sign_key=$("$KLP_TOP/scripts/build/sign.sh" --test-key)
 sign_fingerprint=$(openssl x509 -in "$sign_key" -noout -fingerprint -sha256) ||
 	die "cannot read the certificate of $sign_key"
+# Upstream fixes reverted from the series' source, so the kernel has the bug a
+# sample live patches (scripts/kernel/reverts/README.md); part of the key.
+reverts=$(ls "$KLP_TOP/scripts/kernel/reverts/$series/"*.patch 2>/dev/null || true)
 # shellcheck disable=SC2086 # a list of paths without spaces
 fragment_hash=$({
-	cat $KLP_KERNEL_FRAGMENTS
+	cat $KLP_KERNEL_FRAGMENTS $reverts
 	printf 'module signing key %s\n' "$sign_fingerprint"
 } | sha256sum | cut -c1-12)
 key=$version-$fragment_hash
@@ -120,6 +125,11 @@ build() {
 		rm -rf "$top.tmp"
 		mkdir -p "$top.tmp"
 		tar -C "$top.tmp" -xf "$tarball"
+		for patch in $reverts; do
+			log "reverting $(basename "$patch") (scripts/kernel/reverts/$series)"
+			patch -d "$top.tmp"/linux-source-* -R -p1 --fuzz=0 -s <"$patch" ||
+				die "$patch does not revert cleanly from $tarball"
+		done
 		mkdir -p "$top"
 		mv "$top.tmp"/linux-source-* "$dir"
 		rmdir "$top.tmp"
