@@ -128,11 +128,13 @@ unsafe extern "C" fn livepatch_cgroup_kill_write(
         let mut css = unsafe { bindings::css_next_descendant_pre(core::ptr::null_mut(), root) };
         while !css.is_null() {
             // SAFETY: `css` is a css of the walk, which cgroup_mutex keeps
-            // from being freed; `css->cgroup` is its cgroup, whose
-            // `self.flags` (CSS_ONLINE: not `cgroup_is_dead()`) only change
-            // under cgroup_mutex.
+            // from being freed; `css->cgroup` is its cgroup, set when the
+            // css was created and never changed.
             let dsct = unsafe { (*css).cgroup };
-            // SAFETY: as above.
+            // SAFETY: `dsct` is the cgroup of a css of the walk, which
+            // cgroup_mutex (held) keeps from being freed; its `self.flags`
+            // (CSS_ONLINE: not `cgroup_is_dead()`) only change under
+            // cgroup_mutex.
             let online = unsafe { (*dsct).self_.flags } & bindings::CSS_ONLINE as c_uint != 0;
             if online {
                 // `__cgroup_kill(dsct)`.
@@ -209,8 +211,10 @@ unsafe extern "C" fn livepatch_cgroup_kill_write(
                 // the reference to the last task and unlinks `it`.
                 unsafe { cgroup::css_task_iter_end(it.as_mut_ptr()) };
             }
-            // SAFETY: as for the first call; `css` is the walk's position,
-            // still valid under cgroup_mutex.
+            // SAFETY: `root` is a valid css and cgroup_mutex is held, as
+            // `css_next_descendant_pre()` requires; `css` is the walk's
+            // position, a css of `root`'s subtree that cgroup_mutex keeps
+            // from being freed.
             css = unsafe { bindings::css_next_descendant_pre(css, root) };
         }
         0

@@ -39,7 +39,10 @@ pub(crate) unsafe extern "C" fn relocs_cmdline_proc_show(
     // writes it without a lock, so a volatile read and write of the aligned
     // word are what C does.
     let value = unsafe { limit.read_volatile() };
-    // SAFETY: as for the read.
+    // SAFETY: relocations written (a replacement function of vmlinux): the
+    // address of the `unsigned int`, which the sysctl writes without a lock
+    // and the kernel reads with READ_ONCE(); a volatile write of the aligned
+    // word is what C does.
     unsafe { limit.write_volatile(value.wrapping_add(1)) };
     // SAFETY: `m` is the `seq_file` procfs passes to `cmdline_proc_show()`.
     let m = unsafe { crate::klp::SeqFile::from_raw(m) };

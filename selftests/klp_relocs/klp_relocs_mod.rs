@@ -51,7 +51,9 @@ unsafe extern "C" fn patched_target_show(m: *mut seq_file, _v: *mut c_void) -> c
     // SAFETY: relocations written, as above: the address of the module's
     // `int`, which only this function and the parameter's read access.
     let value = unsafe { counter.read_volatile() };
-    // SAFETY: as for the read.
+    // SAFETY: relocations written (a replacement function of
+    // klp_relocs_target): the address of the module's `int`, which only this
+    // function writes and the parameter's read accesses.
     unsafe { counter.write_volatile(value + 1) };
     // SAFETY: `m` is the `seq_file` procfs passes to the show function.
     let m = unsafe { klp::SeqFile::from_raw(m) };

@@ -51,8 +51,9 @@
 //!     // SAFETY: a replacement function of vmlinux, so vmlinux's relocations
 //!     // are written; `m` and `v` are what `version_proc_show` takes.
 //!     unsafe { vmlinux_syms::version_proc_show(m, v) };
-//!     // SAFETY: as above; `oops_limit` is an `unsigned int` read locklessly
-//!     // by the kernel too (`READ_ONCE`).
+//!     // SAFETY: a replacement function of vmlinux, so the relocation of
+//!     // `oops_limit` is written; it is an `unsigned int` the kernel reads
+//!     // locklessly too (`READ_ONCE`).
 //!     let limit = unsafe { vmlinux_syms::oops_limit().read_volatile() };
 //!     0
 //! }
