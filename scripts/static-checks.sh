@@ -139,6 +139,22 @@ compile_expectations() {
 	done
 }
 
+# klp_relocation_modules: for each module of the line set up last whose
+# source uses klp::symbols! (a file included by another is judged with it),
+# what readelf does not show: a livepatch relocation section, or a
+# livepatch symbol (section index SHN_LIVEPATCH, 0xff20).
+klp_relocation_modules() {
+	grep -rl --include='*.rs' 'symbols! {' samples selftests | grep -v '^selftests/compile/' |
+		while IFS= read -r source; do
+			ko=$line_build/${source%.rs}.ko
+			[ -f "$ko" ] || continue
+			readelf -SW "$ko" | grep -q ' \.klp\.rela\.' ||
+				echo "${ko#"$KLP_TOP"/}: no .klp.rela.* section"
+			readelf -sW "$ko" | grep -q 'OS \[0xff20\] \.klp\.sym\.' ||
+				echo "${ko#"$KLP_TOP"/}: no SHN_LIVEPATCH .klp.sym.* symbol"
+		done
+}
+
 # compile_tests LINE: builds every object of selftests/compile for the line
 # set up last, side by side (make -k), then judges each from the log and
 # from whether its .o exists. The messages name their file, so one log
@@ -253,6 +269,8 @@ line_checks() {
 	fi
 	check "$1: the modules build without compiler warnings (${line_build#"$KLP_TOP"/}/build.log)" \
 		"$(grep -iE -A8 '^(warning|error)|warning:' "$line_build/build.log" 2>/dev/null)"
+	check "$1: the modules that use klp::symbols! carry livepatch relocations (readelf: .klp.rela.* sections, SHN_LIVEPATCH .klp.sym.* symbols)" \
+		"$(klp_relocation_modules)"
 	compile_tests "$1" >"$out.compile"
 	cat "$out.compile"
 	n=$((n + $(grep -c '^\(not \)\{0,1\}ok ' "$out.compile")))
