@@ -191,9 +191,9 @@ run_vm() {
 		# shellcheck disable=SC2154 # set by the eval
 		[ -z "$set" ] || printf '%s=%s\n' "$var" "$(shell_quote "$value")"
 	done >"$dir/guest.env"
-	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\nKLP_UPSTREAM='%s'\n" \
+	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\nKLP_UPSTREAM='%s'\nKLP_VENV='%s'\n" \
 		"$(line_build_dir "$1")" "$results/$1/upstream/test_klp-call_getpid" \
-		"$results/$1/upstream" >>"$dir/guest.env"
+		"$results/$1/upstream" "$KLP_VENV" >>"$dir/guest.env"
 	KLP_VM_CPUS=$3 KLP_VM_NAME=$1/$2 "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
 		sh "$KLP_TOP/scripts/vm/guest-runner.sh" "$dir" "@$dir/entries.list" 2>&1 |
 		sed -u "s|^klp-rs: |[$1/$2] |"
@@ -225,6 +225,15 @@ done
 log "step 2/5: klpctl"
 (cd "$KLP_TOP/tools/klpctl" && cargo build --locked --quiet) ||
 	die "klpctl does not build (cd tools/klpctl && cargo build)"
+
+# The Debian packages test-deb.sh, test-ansible.sh and test-boot install:
+# klpctl's, and livepatch_sample's of each line (scripts/build/deb.sh).
+log "step 2/5: Debian packages (build/deb/)"
+"$KLP_TOP/scripts/build/deb.sh" klpctl >/dev/null || die "klpctl's package could not be built"
+for line in $KLP_LINES; do
+	KLP_DEB_LINTIAN=0 "$KLP_TOP/scripts/build/deb.sh" patch "$line" >/dev/null ||
+		die "the live patch package of line $line could not be built"
+done
 
 # The VMs of every line boot at once (two per line): TCG keeps a host core
 # busy per VM while its guest computes, so they share the two cores, but the
