@@ -237,13 +237,17 @@ log "step 2/5: klpctl"
 (cd "$KLP_TOP/tools/klpctl" && cargo build --locked --quiet) ||
 	die "klpctl does not build (cd tools/klpctl && cargo build)"
 
-# The Debian packages test-deb.sh, test-ansible.sh and test-boot install:
-# klpctl's, and livepatch_sample's of each line (scripts/build/deb.sh).
+# The Debian packages test-deb.sh, test-ansible.sh and test-boot-systemd.sh
+# install: klpctl's, and livepatch_sample's and livepatch_callbacks_demo's
+# (its transition stalls behind livepatch_callbacks_busymod) of each line
+# (scripts/build/deb.sh).
 log "step 2/5: Debian packages (build/deb/)"
 "$KLP_TOP/scripts/build/deb.sh" klpctl >/dev/null || die "klpctl's package could not be built"
 for line in $KLP_LINES; do
-	KLP_DEB_LINTIAN=0 "$KLP_TOP/scripts/build/deb.sh" patch "$line" >/dev/null ||
-		die "the live patch package of line $line could not be built"
+	for patch in livepatch_sample livepatch_callbacks_demo; do
+		KLP_DEB_LINTIAN=0 "$KLP_TOP/scripts/build/deb.sh" patch "$line" "$patch" >/dev/null ||
+			die "the live patch package $patch of line $line could not be built"
+	done
 done
 
 # The VMs of every line boot at once (two per line): TCG keeps a host core
