@@ -16,7 +16,7 @@
 # `klpctl generate` (clap_mangen, clap_complete).
 #
 # A live patch: the module PATCH.ko of the line's build (build/LINE/, built
-# first) in /usr/lib/klp-rs/RELEASE/, where RELEASE is the kernel release of
+# first), without its debug sections, in /usr/lib/klp-rs/RELEASE/, where RELEASE is the kernel release of
 # its vermagic. Its postinst runs `klpctl install` and, if RELEASE is
 # running, `klpctl load --wait` (so `dpkg -i` leaves the patch enabled); its
 # prerm `klpctl unload`, its postrm `klpctl uninstall`. It depends on klpctl
@@ -167,6 +167,10 @@ deb_patch() {
 	trap 'rm -rf "$stage"' EXIT
 	mkdir -p "$stage/DEBIAN" "$stage/usr/lib/klp-rs/$release"
 	install -m 0644 "$ko" "$stage/usr/lib/klp-rs/$release/$patch.ko"
+	# As kbuild's INSTALL_MOD_STRIP=1 and Debian's kernel modules: without
+	# debug sections (951 KiB -> 33 KiB for livepatch_sample); the livepatch
+	# sections and symbols stay.
+	strip --strip-debug "$stage/usr/lib/klp-rs/$release/$patch.ko"
 	stage_doc "$stage" "$package"
 	cat >"$stage/DEBIAN/control" <<-EOF
 		Package: $package
