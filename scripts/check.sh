@@ -282,9 +282,10 @@ for line in $KLP_LINES; do
 	while read -r test; do
 		name=$(basename "$test" .sh)
 		log "step 3/5: $line/$name (a host test: it boots its own guests)"
+		rc=0
 		sh "$test" "$line" "$results/$line" >"$results/$line/$name.tap" \
-			2>"$results/$line/$name.stderr"
-		echo $? >"$results/$line/$name.rc"
+			2>"$results/$line/$name.stderr" || rc=$?
+		echo "$rc" >"$results/$line/$name.rc"
 	done <"$results/$line/host-tests"
 done
 

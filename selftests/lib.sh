@@ -444,6 +444,8 @@ klp_debug() {
 }
 
 # overlay_root DIR: a writable copy of the guest's root file system at DIR,
+# (redirect_dir=on: dpkg renames directories, which an overlay of the host's
+# root over 9p otherwise refuses with EXDEV),
 # for tests that install packages (dpkg) without changing the root itself:
 # an overlay of / (read-only: the host's, or the cached Debian root) under a
 # tmpfs that holds every change, with /proc, /sys, /dev and /run/klp-rs's
@@ -455,7 +457,7 @@ overlay_root() {
 		mount -t tmpfs -o mode=0755 klp-rs-overlay /tmp/klp-rs-overlay &&
 		mkdir -p /tmp/klp-rs-overlay/upper /tmp/klp-rs-overlay/work &&
 		mount -t overlay overlay \
-			-o lowerdir=/,upperdir=/tmp/klp-rs-overlay/upper,workdir=/tmp/klp-rs-overlay/work "$1" &&
+			-o lowerdir=/,upperdir=/tmp/klp-rs-overlay/upper,workdir=/tmp/klp-rs-overlay/work,redirect_dir=on "$1" &&
 		mount --rbind /proc "$1/proc" &&
 		mount --rbind /sys "$1/sys" &&
 		mount --rbind /dev "$1/dev" &&
@@ -470,4 +472,20 @@ overlay_root_remove() {
 	done
 	umount "$1" 2>/dev/null || umount -l "$1"
 	umount /tmp/klp-rs-overlay
+}
+
+# overlay_dirs ROOT DEB...: on the 6.12 test kernel, makes the directories
+# of the packages DEB in the overlay ROOT beforehand. Its overlayfs over the
+# 9p root refuses the rename(2) of a new directory with EXDEV, which dpkg
+# does for every directory it creates (DIR.dpkg-new -> DIR); Debian's 7.3
+# kernel does not, and there nothing is made beforehand.
+overlay_dirs() {
+	kernel_at_least 7.0 && return 0
+	dirs_root=$1
+	shift
+	for deb; do
+		dpkg-deb -c "$deb" | awk '$1 ~ /^d/ { print $NF }' | while read -r dir; do
+			mkdir -p "$dirs_root/$dir"
+		done
+	done
 }

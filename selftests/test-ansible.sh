@@ -24,7 +24,11 @@ playbook=$KLP_TOP/deploy/ansible/livepatch.yml
 ansible=${KLP_VENV:-/nonexistent}/bin/ansible-playbook
 
 tap_begin "Ansible: the fleet playbook installs the patch, changes nothing the second time, reverts on failure"
-if ! "$ansible" --version >/dev/null 2>&1; then
+# ansible-core refuses to run without a UTF-8 locale.
+LC_ALL=C.UTF-8
+export LC_ALL
+if ! ANSIBLE_HOME=/tmp/ansible-home ANSIBLE_LOCAL_TEMP=/tmp/ansible-local \
+	"$ansible" --version >/dev/null 2>&1; then
 	echo "ok 1 - ansible-playbook from the host's venv # SKIP not runnable in this guest ($ansible): the venv is the host's, whose root only the 6.12 guest has"
 	echo "1..1"
 	exit 0
@@ -45,6 +49,8 @@ if ! out=$(overlay_root "$root" 2>&1); then
 	tap_end
 	exit
 fi
+overlay_dirs "$root" "$klpctl_deb" "$patch_deb" \
+	"$(find "$debs" -name "klp-livepatch-callbacks-demo-${release}_*_amd64.deb" | sort | tail -n 1)"
 printf '[fleet]\nthis-vm ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n' \
 	>"$root/tmp/inventory"
 
@@ -53,7 +59,7 @@ printf '[fleet]\nthis-vm ansible_connection=local ansible_python_interpreter=/us
 # $secs, the counts of its PLAY RECAP line in $recap.
 playbook() {
 	start=$(date +%s)
-	chroot "$root" env PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+	chroot "$root" env PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
 		ANSIBLE_NOCOLOR=1 ANSIBLE_HOME=/tmp/ansible-home ANSIBLE_LOCAL_TEMP=/tmp/ansible-local \
 		ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote ANSIBLE_RETRY_FILES_ENABLED=0 \
 		"$ansible" -i /tmp/inventory "$playbook" \
