@@ -49,8 +49,6 @@ if ! out=$(overlay_root "$root" 2>&1); then
 	tap_end
 	exit
 fi
-overlay_dirs "$root" "$klpctl_deb" "$patch_deb" \
-	"$(find "$debs" -name "klp-livepatch-callbacks-demo-${release}_*_amd64.deb" | sort | tail -n 1)"
 printf '[fleet]\nthis-vm ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n' \
 	>"$root/tmp/inventory"
 
@@ -58,6 +56,7 @@ printf '[fleet]\nthis-vm ansible_connection=local ansible_python_interpreter=/us
 # /tmp/NAME.log (and as # lines), its exit status in $rc, its run time in
 # $secs, the counts of its PLAY RECAP line in $recap.
 playbook() {
+	overlay_dirs "$root" "$klpctl_deb" "${deb:-$patch_deb}"
 	start=$(date +%s)
 	chroot "$root" env PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
 		ANSIBLE_NOCOLOR=1 ANSIBLE_HOME=/tmp/ansible-home ANSIBLE_LOCAL_TEMP=/tmp/ansible-local \

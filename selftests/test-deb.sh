@@ -38,9 +38,9 @@ if ! out=$(overlay_root "$root" 2>&1); then
 	tap_end
 	exit
 fi
-overlay_dirs "$root" "$klpctl_deb" "$patch_deb"
 # in_root CMD...: CMD in the overlay, with its PATH.
 in_root() {
+	case $1 in dpkg) overlay_dirs "$root" "$klpctl_deb" "$patch_deb" ;; esac
 	chroot "$root" env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 # presence PATH: present or absent.
@@ -107,7 +107,6 @@ expect_fail "the package is removed" sh -c \
 	"chroot '$root' dpkg-query -W -f '\${Status}' '$package' | grep -q 'ok installed'"
 
 # Install both again, then purge both: nothing of klp-rs remains.
-overlay_dirs "$root" "$klpctl_deb" "$patch_deb"
 expect_ok "dpkg -i both again" in_root dpkg -i "$klpctl_deb" "$patch_deb"
 expect_eq "the patch is enabled again" 1 "$(sysfs_value "$KLP_SYSFS/$PATCH/enabled")"
 expect_ok "dpkg --purge both" in_root dpkg --purge "$package" klpctl
