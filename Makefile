@@ -17,6 +17,9 @@
 #   make kernel     build (or reuse) the kernels of every line
 #   make rust-metadata  pack the Rust metadata for Debian's 7.3 headers package
 #   make setup      install the toolchain (Debian packages, bindgen, virtme-ng)
+#   make deb        Debian packages into build/deb/: klpctl's, and a live
+#                   patch's (PATCH=livepatch_sample) for each line of LINES
+#                   (default 7.3: Debian's linux-image-7.3.N+deb13-amd64)
 #   make lint       shellcheck the scripts
 #   make clean      remove build products
 #
@@ -31,9 +34,10 @@ export KDIR KLP_SIGN_KEY KLP_SIGN_CERT KLP_SIGN_HASH
 ifneq ($(LINES),)
 export KLP_LINES := $(LINES)
 endif
-SCRIPTS := $(wildcard scripts/*.sh scripts/*/*.sh selftests/*.sh samples/*.sh bench/*.sh)
+SCRIPTS := $(wildcard scripts/*.sh scripts/*/*.sh selftests/*.sh samples/*.sh bench/*.sh) \
+	$(wildcard packaging/debian/*/post* packaging/debian/*/pre*)
 
-.PHONY: all modules sign demo check check-debug bench kernel rust-metadata setup lint clean
+.PHONY: all modules sign demo check check-debug bench kernel rust-metadata setup lint clean deb
 
 # With KDIR (your own kernel tree) the compilers are yours: nothing is installed.
 all modules:
@@ -71,6 +75,11 @@ rust-metadata:
 
 setup:
 	@scripts/setup/toolchain.sh
+
+deb:
+	@scripts/build/deb.sh klpctl
+	@for line in $(or $(LINES),7.3); do \
+		scripts/build/deb.sh patch $$line $(or $(PATCH),livepatch_sample) || exit 1; done
 
 lint:
 	shellcheck -x $(SCRIPTS) .ci/run

@@ -442,3 +442,50 @@ klp_debug() {
 	[ -w "$klp_debug_ctl" ] || klp_debug_ctl=/sys/kernel/debug/dynamic_debug/control
 	printf '%s\n' "file kernel/livepatch/* $1" "func klp_try_switch_task $2" >"$klp_debug_ctl"
 }
+
+# overlay_root DIR: a writable copy of the guest's root file system at DIR,
+# (redirect_dir=on: dpkg renames directories, which an overlay of the host's
+# root over 9p otherwise refuses with EXDEV),
+# for tests that install packages (dpkg) without changing the root itself:
+# an overlay of / (read-only: the host's, or the cached Debian root) under a
+# tmpfs that holds every change, with /proc, /sys, /dev and /run/klp-rs's
+# parent bind-mounted from the guest, so that what runs in it (`chroot DIR`)
+# sees the running kernel. Gone at the end of the boot, or with
+# overlay_root_remove DIR.
+overlay_root() {
+	mkdir -p "$1" /tmp/klp-rs-overlay &&
+		mount -t tmpfs -o mode=0755 klp-rs-overlay /tmp/klp-rs-overlay &&
+		mkdir -p /tmp/klp-rs-overlay/upper /tmp/klp-rs-overlay/work &&
+		mount -t overlay overlay \
+			-o lowerdir=/,upperdir=/tmp/klp-rs-overlay/upper,workdir=/tmp/klp-rs-overlay/work,redirect_dir=on "$1" &&
+		mount --rbind /proc "$1/proc" &&
+		mount --rbind /sys "$1/sys" &&
+		mount --rbind /dev "$1/dev" &&
+		mount -t tmpfs -o mode=0755 klp-rs-run "$1/run" &&
+		mount -t tmpfs -o mode=1777 klp-rs-tmp "$1/tmp"
+}
+
+# overlay_root_remove DIR: unmounts what overlay_root mounted.
+overlay_root_remove() {
+	for dir in tmp run dev sys proc; do
+		umount -R "$1/$dir" 2>/dev/null || umount -l "$1/$dir" 2>/dev/null
+	done
+	umount "$1" 2>/dev/null || umount -l "$1"
+	umount /tmp/klp-rs-overlay
+}
+
+# overlay_dirs ROOT DEB...: on the 6.12 test kernel, makes the directories
+# of the packages DEB in the overlay ROOT beforehand. Its overlayfs over the
+# 9p root refuses the rename(2) of a new directory with EXDEV, which dpkg
+# does for every directory it creates (DIR.dpkg-new -> DIR); Debian's 7.3
+# kernel does not, and there nothing is made beforehand.
+overlay_dirs() {
+	kernel_at_least 7.0 && return 0
+	dirs_root=$1
+	shift
+	for deb; do
+		dpkg-deb -c "$deb" | awk '$1 ~ /^d/ { print $NF }' | while read -r dir; do
+			mkdir -p "$dirs_root/$dir"
+		done
+	done
+}

@@ -25,6 +25,16 @@ export KLP_LOG_TAG="vm${KLP_VM_NAME:+-$KLP_VM_NAME}"
 
 [ $# -ge 3 ] || die "usage: $0 LINE RESULTS_DIR COMMAND..."
 line_setup "$1"
+# KLP_VM_ROOT=DIR boots the line's kernel with DIR as the guest's root
+# instead of the line's own (test-boot-systemd.sh: an overlay of the Debian
+# root with packages installed); KLP_VM_SYSTEMD=1 boots it with systemd as
+# PID 1 (vng --systemd: the command runs from a serial getty once the system
+# is up, and the guest powers off after it).
+[ -z "${KLP_VM_ROOT:-}" ] || line_root=$KLP_VM_ROOT
+# KLP_VM_RW=1 mounts that root read-write (a throw-away copy only).
+systemd=
+[ "${KLP_VM_SYSTEMD:-0}" != 1 ] || systemd=--systemd
+[ "${KLP_VM_RW:-0}" != 1 ] || systemd="$systemd --rw"
 results=$2
 shift 2
 timeout=${KLP_VM_TIMEOUT:-1800}
@@ -111,8 +121,8 @@ start=$(date +%s)
 # The guest's own output is shown live; kernel messages ("[    1.234] ...")
 # only go to the log.
 {
-	# shellcheck disable=SC2086 # $accel and $root_opts: options without spaces
-	with_repo timeout -k 10 "$timeout" "$vng" --run "$line_image" $accel $root_opts \
+	# shellcheck disable=SC2086 # $accel, $root_opts, $systemd: options without spaces
+	with_repo timeout -k 10 "$timeout" "$vng" --run "$line_image" $accel $root_opts $systemd \
 		--cpus "$cpus" --memory 1G --force-9p --append "$append" --verbose \
 		--rwdir="$rwdir" --exec "$*" ${qemu_opts:+"$qemu_opts"} </dev/null
 	echo $? >"$results/vng.rc"

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod generate;
 pub mod loader;
 pub mod modinfo;
 pub mod paths;

@@ -1,0 +1,144 @@
+#!/bin/sh
+# klp-rs-test: cpus=1 cost=240
+# NOT part of `make check` yet (its name is not test-*.sh): under TCG the
+# first ansible-playbook run does not finish within a test's 600 s. Run it
+# by name: KLP_LINES=6.12 KLP_TEST_TIMEOUT=3600 scripts/check.sh
+# selftests/ansible-rollout.sh
+# The fleet playbook (deploy/ansible/livepatch.yml) run for real with
+# ansible-core (the project's venv, scripts/setup/toolchain.sh) against this
+# VM (`connection: local`), in a writable overlay of the guest's root
+# (overlay_root): a first run installs klpctl's and livepatch_sample's
+# packages and leaves the patch enabled (sysfs), a second run changes
+# nothing (PLAY RECAP changed=0), a run where `klpctl check` fails (an
+# installed patch is not loaded) reverts the host: the patch unloaded, its
+# package purged, the host failed; and a run whose transition stalls
+# (livepatch_callbacks_demo behind livepatch_callbacks_busymod) reports the
+# blocking task with its stack, and reverts too. The sessions are kept as `#` lines of the
+# TAP output. The venv is the host's: only the 6.12 line's guest, whose root
+# is the host's, can run it; on the 7.3 line (the Debian 13 root) the script
+# is skipped.
+# shellcheck source=selftests/lib.sh
+. "$(dirname -- "$0")/lib.sh"
+
+PATCH=livepatch_sample
+release=$(uname -r)
+debs=$KLP_TOP/build/deb
+root=/tmp/klp-rs-ansible-root
+playbook=$KLP_TOP/deploy/ansible/livepatch.yml
+ansible=${KLP_VENV:-/nonexistent}/bin/ansible-playbook
+
+tap_begin "Ansible: the fleet playbook installs the patch, changes nothing the second time, reverts on failure"
+# ansible-core refuses to run without a UTF-8 locale.
+LC_ALL=C.UTF-8
+export LC_ALL
+if ! ANSIBLE_HOME=/tmp/ansible-home ANSIBLE_LOCAL_TEMP=/tmp/ansible-local \
+	"$ansible" --version >/dev/null 2>&1; then
+	echo "ok 1 - ansible-playbook from the host's venv # SKIP not runnable in this guest ($ansible): the venv is the host's, whose root only the 6.12 guest has"
+	echo "1..1"
+	exit 0
+fi
+cleanup_patches
+
+klpctl_deb=$(find "$debs" -name 'klpctl_*_amd64.deb' 2>/dev/null | sort | tail -n 1)
+patch_deb=$(find "$debs" -name "klp-livepatch-sample-${release}_*_amd64.deb" 2>/dev/null |
+	sort | tail -n 1)
+if [ -z "$klpctl_deb" ] || [ -z "$patch_deb" ]; then
+	fail "the packages are built" "no klpctl or klp-livepatch-sample-$release package in $debs"
+	tap_end
+	exit
+fi
+package=$(dpkg-deb -f "$patch_deb" Package)
+if ! out=$(overlay_root "$root" 2>&1); then
+	fail "a writable overlay of the root" "$out"
+	tap_end
+	exit
+fi
+printf '[fleet]\nthis-vm ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n' \
+	>"$root/tmp/inventory"
+
+# playbook NAME [ARGS]: runs the playbook in the overlay; its output in
+# /tmp/NAME.log (and as # lines), its exit status in $rc, its run time in
+# $secs, the counts of its PLAY RECAP line in $recap.
+playbook() {
+	overlay_dirs "$root" "$klpctl_deb" "${deb:-$patch_deb}"
+	start=$(date +%s)
+	chroot "$root" env PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+		ANSIBLE_NOCOLOR=1 ANSIBLE_HOME=/tmp/ansible-home ANSIBLE_LOCAL_TEMP=/tmp/ansible-local \
+		ANSIBLE_REMOTE_TEMP=/tmp/ansible-remote ANSIBLE_RETRY_FILES_ENABLED=0 \
+		"$ansible" -i /tmp/inventory "$playbook" \
+		-e "livepatch_deb=${deb:-$patch_deb}" -e "livepatch_klpctl_deb=$klpctl_deb" \
+		-e "livepatch_timeout=${timeout:-120}" >"/tmp/$1.log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	recap=$(sed -n 's/^this-vm *: *//p' "/tmp/$1.log" | tr -s ' ')
+	diag "ansible-playbook ($1, ${secs} s, exit $rc):"
+	sed 's/^/#   /' "/tmp/$1.log"
+}
+# recap_count KEY: the count of KEY (ok, changed, failed, ...) in $recap.
+recap_count() {
+	printf '%s\n' "$recap" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+playbook first-run
+expect_eq "the first run exits 0" 0 "$rc"
+expect_eq "the first run failed nowhere" 0 "$(recap_count failed)"
+expect_ok "the first run changed something (changed > 0)" test "$(recap_count changed)" -gt 0
+expect_eq "$PATCH/enabled reads 1 after the first run" 1 "$(sysfs_value "$KLP_SYSFS/$PATCH/enabled")"
+expect_eq "$PATCH/transition reads 0" 0 "$(sysfs_value "$KLP_SYSFS/$PATCH/transition")"
+expect_ok "the package is installed" sh -c \
+	"chroot '$root' dpkg-query -W -f '\${Status}' '$package' | grep -qx 'install ok installed'"
+expect_ok "the playbook said the patch is enabled" grep -q "$PATCH ($package .*): enabled" /tmp/first-run.log
+
+playbook second-run
+expect_eq "the second run exits 0" 0 "$rc"
+expect_eq "the second run changed nothing (PLAY RECAP changed=0)" 0 "$(recap_count changed)"
+expect_eq "the second run failed nowhere" 0 "$(recap_count failed)"
+expect_eq "$PATCH/enabled still reads 1" 1 "$(sysfs_value "$KLP_SYSFS/$PATCH/enabled")"
+
+# A failure on the host: another patch installed for this kernel but not
+# loaded makes `klpctl check` exit 10; the playbook must revert the host.
+other=$(sample_ko livepatch_callbacks_demo)
+chroot "$root" klpctl install "$other" >/dev/null 2>&1
+playbook failing-run
+expect_fail "a run where klpctl check fails exits non-zero" test "$rc" -eq 0
+expect_eq "... with the host failed in PLAY RECAP" 1 "$(recap_count failed)"
+expect_eq "... and the patch reverted: gone from sysfs" absent \
+	"$( [ -e "$KLP_SYSFS/$PATCH" ] && echo present || echo absent)"
+expect_eq "... its module unloaded" no "$(module_loaded "$PATCH" && echo yes || echo no)"
+expect_fail "... its package purged" sh -c \
+	"chroot '$root' dpkg-query -W -f '\${Status}' '$package' 2>/dev/null | grep -q 'ok installed'"
+expect_ok "... and the reason reported (klpctl check exited 10)" \
+	grep -q 'klpctl check exited 10' /tmp/failing-run.log
+chroot "$root" klpctl uninstall livepatch_callbacks_demo >/dev/null 2>&1
+
+# A stalled transition: livepatch_callbacks_busymod keeps a kworker asleep
+# in busymod_work_func(), which livepatch_callbacks_demo patches; the
+# playbook must report it with its blocker and revert the host.
+DEMO=livepatch_callbacks_demo
+BUSY=livepatch_callbacks_busymod
+demo_deb=$(find "$debs" -name "klp-livepatch-callbacks-demo-${release}_*_amd64.deb" | sort | tail -n 1)
+if [ -z "$demo_deb" ]; then
+	fail "the package of $DEMO is built" "no klp-livepatch-callbacks-demo-$release package in $debs"
+else
+	dmesg_mark
+	insmod "$(sample_ko "$BUSY")" block_transition=Y
+	wait_dmesg "busymod_work_func enter" 10 || true
+	deb=$demo_deb timeout=6 playbook stalled-run
+	expect_fail "a run whose transition stalls exits non-zero" test "$rc" -eq 0
+	expect_eq "... with the host failed in PLAY RECAP" 1 "$(recap_count failed)"
+	expect_ok "... reporting the stall" grep -q "the transition of $DEMO did not finish within 6 s" \
+		/tmp/stalled-run.log
+	expect_ok "... and its blocker's kernel stack (busymod_work_func)" \
+		grep -q 'busymod_work_func' /tmp/stalled-run.log
+	expect_eq "... and the patch reverted: gone from sysfs" absent \
+		"$( [ -e "$KLP_SYSFS/$DEMO" ] && echo present || echo absent)"
+	expect_eq "... its module unloaded" no "$(module_loaded "$DEMO" && echo yes || echo no)"
+	expect_fail "... its package purged" sh -c \
+		"chroot '$root' dpkg-query -W -f '\${Status}' '$(dpkg-deb -f "$demo_deb" Package)' 2>/dev/null | grep -q 'ok installed'"
+	echo N >"/sys/module/$BUSY/parameters/block_transition" 2>/dev/null
+	rmmod "$BUSY" 2>/dev/null
+fi
+
+overlay_root_remove "$root"
+cleanup_patches
+tap_end
