@@ -28,7 +28,7 @@
 # heaviest first, so a cheap one such as test-signing.sh, whose enforcement
 # of module signatures cannot be undone, runs after all);
 # kernel>=X.Y: it is left out (and reported as skipped) on older kernels;
-# host=1: a host test, run on the host after the line's VMs as
+# host=1: a host test, run on the host once the first line's VMs are done, as
 # `sh SCRIPT LINE RESULTS/LINE`, printing TAP; it boots guests of its own
 # (test-boot-systemd.sh: systemd as PID 1, which the harness's guests are not).
 set -eu
@@ -272,11 +272,13 @@ done
 # sleep (waiting for transitions, loop_until).
 log "step 3/5: $(cat "$results"/*/plan | wc -l) test script(s) in $(echo "$KLP_LINES" | wc -w) x 2 VMs"
 vms=
+first_vms=
 for line in $KLP_LINES; do
 	run_vm "$line" smp 2 &
 	vms="$vms $!"
 	run_vm "$line" main "$main_cpus" &
 	vms="$vms $!"
+	[ -n "$first_vms" ] || first_vms=$vms
 done
 
 [ -z "$host_tests" ] || log "step 4/5: host tests (static checks, cargo tests), beside the VMs"
@@ -287,11 +289,12 @@ if [ -n "$host_tests" ]; then
 	"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klp-post-link" "$results" \
 		klp-post-link-cargo-test
 fi
-for vm in $vms; do
+# The host tests of the lines (host=1): each boots guests of its own, once
+# the first line's VMs are done (a core is free then), while the other
+# lines' VMs go on.
+for vm in $first_vms; do
 	wait "$vm" || true
 done
-# The host tests of the lines (host=1): each boots guests of its own, once
-# the line's VMs are done (one TCG guest per host core).
 for line in $KLP_LINES; do
 	[ -s "$results/$line/host-tests" ] || continue
 	while read -r test; do
@@ -302,6 +305,9 @@ for line in $KLP_LINES; do
 			2>"$results/$line/$name.stderr" || rc=$?
 		echo "$rc" >"$results/$line/$name.rc"
 	done <"$results/$line/host-tests"
+done
+for vm in $vms; do
+	wait "$vm" || true
 done
 
 log "step 5/5: results (kept in $results)"
