@@ -21,13 +21,15 @@
 # results/check/LINE/vm-NAME/.
 #
 # Each of our scripts states what it needs in a header line the runner reads:
-#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y]
+#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y] [variant=debug]
 # cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
 # line), its weight when tests are spread over the VMs (default 10);
 # order=last: it runs after the others of its VM (several of them: the
 # heaviest first, so a cheap one such as test-signing.sh, whose enforcement
 # of module signatures cannot be undone, runs after all);
-# kernel>=X.Y: it is left out (and reported as skipped) on older kernels.
+# kernel>=X.Y: it is left out (and reported as skipped) on older kernels;
+# variant=debug: it runs only on the debug kernels (make check-debug), and is
+# reported as skipped by make check.
 set -eu
 export KLP_LOG_TAG=check
 # shellcheck source=scripts/common.sh
@@ -128,6 +130,14 @@ plan_line() {
 			if [ -n "$min" ] && ! version_ge "$line" "$min"; then
 				printf 'TAP version 13\nok 1 - %s # SKIP needs kernel %s or later\n1..1\n' \
 					"$name" "$min" >"$dir/$name.tap"
+				echo 0 >"$dir/$name.rc"
+				names="$names $line/$name"
+				continue
+			fi
+			variant=$(header "$test" variant '')
+			if [ -n "$variant" ] && [ "$variant" != "$KLP_KERNEL_VARIANT" ]; then
+				printf 'TAP version 13\nok 1 - %s # SKIP only on the %s kernels (make check-%s)\n1..1\n' \
+					"$name" "$variant" "$variant" >"$dir/$name.tap"
 				echo 0 >"$dir/$name.rc"
 				names="$names $line/$name"
 				continue
