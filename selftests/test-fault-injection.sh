@@ -111,10 +111,10 @@ fi_insmod() {
 	[ "$(cat "$DBG/fail_page_alloc/times")" = "$fi_page" ] || fi_kind=page
 }
 
-# fi_site: where the failure was injected: the first callers above the
-# allocator in the stack dumped since the mark (none for __GFP_NOWARN).
+# fi_site LOG: where the failure was injected: the first callers above the
+# allocator in the stack dumped in LOG (none for __GFP_NOWARN).
 fi_site() {
-	fi_frames=$(dmesg_since_mark | sed -n '/FAULT_INJECTION: forcing a failure/,/<\/TASK>/p' |
+	fi_frames=$(printf '%s\n' "$1" | sed -n '/FAULT_INJECTION: forcing a failure/,/<\/TASK>/p' |
 		sed -n 's/^ *\([A-Za-z_][A-Za-z0-9_.$]*\)+0x[0-9a-f]*\/0x[0-9a-f]*.*/\1/p' |
 		grep -Ev '^(dump_stack|fail_dump|should_fail|__should_fail|.*slab|.*kmalloc|kmem_cache|__kmem|__alloc|alloc_pages|prepare_alloc_pages|__get_free|get_zeroed|kzalloc|kvmalloc|__kvmalloc|krealloc|__do_krealloc)' |
 		head -n 3 | tr '\n' ' ')
@@ -392,9 +392,10 @@ run_series() {
 			problems="$problems
 N=$n ($fi_kind, insmod exit $fi_rc: $fi_out): $(printf '%s' "$why" | tr '\n' ';')"
 		fi
-		warnings="$warnings$(warnings_since_mark "N=$n")"
+		attempt_log=$(dmesg_since_mark)
+		warnings="$warnings$(log_warnings "N=$n" "$attempt_log")"
 		table="$table
-N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$(fi_site)")"
+N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$(fi_site "$attempt_log")")"
 		[ -z "$clean" ] || break
 	done
 	fi_attr require-start 0
@@ -427,12 +428,17 @@ N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$(fi_site)")"
 $series_summary"
 }
 
-# warnings_since_mark WHEN: the warnings in the kernel log since the mark, as
-# lines that start with WHEN (nothing if none).
-warnings_since_mark() {
-	if dmesg_since_mark | grep -Eq "$WARNINGS"; then
-		printf '\n%s: %s' "$1" "$(dmesg_since_mark | grep -E -A8 "$WARNINGS" | head -n 30)"
+# log_warnings WHEN LOG: the warnings in kernel log LOG, after a line that
+# starts with WHEN (nothing if none).
+log_warnings() {
+	if printf '%s\n' "$2" | grep -Eq "$WARNINGS"; then
+		printf '\n%s: %s' "$1" "$(printf '%s\n' "$2" | grep -E -A8 "$WARNINGS" | head -n 30)"
 	fi
+}
+
+# warnings_since_mark WHEN: log_warnings of the kernel log since the mark.
+warnings_since_mark() {
+	log_warnings "$1" "$(dmesg_since_mark)"
 }
 
 # wait_no_transition: every task's patch_state is -1 again (a transition
