@@ -17,7 +17,7 @@
 # this task) written by the shell that then execs insmod; failslab and
 # fail_page_alloc with probability 0 (nothing else fails) and their stack
 # filter (require-start/end) on do_init_module(), so that only allocations
-# with it on the stack count; kmemleak's own bookkeeping (kmemleak_alloc()) is
+# with it on the stack count; kmemleak's own bookkeeping (__alloc_object()) is
 # left out (reject-start/end). Which of the two failed is told by their
 # `times`, decremented by each failure injected.
 # shellcheck source=selftests/lib.sh
@@ -78,8 +78,10 @@ fi_setup() {
 		fi_attr stacktrace-depth 32 &&
 		echo N >"$DBG/fail_page_alloc/ignore-gfp-highmem" &&
 		echo 0 >"$DBG/fail_page_alloc/min-order" || return 1
+	# kmemleak's own object for each allocation: __alloc_object() (it
+	# falls back to kmemleak's pool; kmemleak_alloc() tail-calls into it).
 	# shellcheck disable=SC2046 # two words
-	set -- $(fi_bounds kmemleak_alloc)
+	set -- $(fi_bounds __alloc_object)
 	[ $# -ne 2 ] || { fi_attr reject-start "$1" && fi_attr reject-end "$2"; }
 }
 
@@ -99,31 +101,64 @@ fi_restore() {
 # task failed. Sets fi_rc, fi_out and fi_kind (slab, page, or none when the
 # load made fewer than N allocations).
 fi_insmod() {
-	fi_slab=$(cat "$DBG/failslab/times")
-	fi_page=$(cat "$DBG/fail_page_alloc/times")
+	read -r fi_slab <"$DBG/failslab/times"
+	read -r fi_page <"$DBG/fail_page_alloc/times"
 	if fi_out=$(sh -c 'echo "$1" >/proc/self/fail-nth && shift && exec insmod "$@"' sh "$@" 2>&1); then
 		fi_rc=0
 	else
 		fi_rc=$?
 	fi
 	fi_kind=none
-	[ "$(cat "$DBG/failslab/times")" = "$fi_slab" ] || fi_kind=slab
-	[ "$(cat "$DBG/fail_page_alloc/times")" = "$fi_page" ] || fi_kind=page
+	read -r fi_now <"$DBG/failslab/times"
+	[ "$fi_now" = "$fi_slab" ] || fi_kind=slab
+	read -r fi_now <"$DBG/fail_page_alloc/times"
+	[ "$fi_now" = "$fi_page" ] || fi_kind=page
 }
 
 # fi_site LOG: where the failure was injected: the first callers above the
 # allocator in the stack dumped in LOG (none for __GFP_NOWARN).
 fi_site() {
-	fi_frames=$(printf '%s\n' "$1" | sed -n '/FAULT_INJECTION: forcing a failure/,/<\/TASK>/p' |
-		sed -n 's/^ *\([A-Za-z_][A-Za-z0-9_.$]*\)+0x[0-9a-f]*\/0x[0-9a-f]*.*/\1/p' |
-		grep -Ev '^(dump_stack|fail_dump|should_fail|__should_fail|.*slab|.*kmalloc|kmem_cache|__kmem|__alloc|alloc_pages|prepare_alloc_pages|__get_free|get_zeroed|kzalloc|kvmalloc|__kvmalloc|krealloc|__do_krealloc)' |
-		head -n 3 | tr '\n' ' ')
-	printf '%s\n' "${fi_frames:-(no stack: __GFP_NOWARN)}"
+	printf '%s\n' "$1" | awk '
+		/FAULT_INJECTION: forcing a failure/ { on = 1; next }
+		on && /<\/TASK>/ { exit }
+		on && match($1, /^[A-Za-z_][A-Za-z0-9_.$]*\+0x/) {
+			f = substr($1, 1, RLENGTH - 3)
+			if (first == "") {
+				if (f !~ /^(dump_stack|fail_dump|should_fail|__should_fail|.*slab|.*kmalloc|kmem_cache|__kmem|__alloc|alloc_pages|prepare_alloc_pages|__get_free|get_zeroed|kzalloc|kvmalloc|__kvmalloc|krealloc|__do_krealloc|kstrdup|kmemdup|kasprintf|kvasprintf)/)
+					first = f
+			} else if (f ~ /^(__)?klp_|^_R/ || $2 ~ /^\[/) {
+				# a Rust symbol: the last name of its path
+				if (f ~ /^_R/) { sub(/[0-9]+$/, "", f); sub(/^.*[0-9]/, "", f); f = "(Rust) " f }
+				klp = f
+				exit
+			}
+		}
+		END {
+			if (first == "") print "(no stack: __GFP_NOWARN)"
+			else print first (klp == "" || klp == first ? "" : " < " klp)
+		}'
 }
 
-# all_patch_states: the distinct /proc/PID/patch_state values of all tasks.
+# all_patch_states: the distinct /proc/PID/patch_state values of all tasks,
+# in the order -1 0 1, each followed by a space (read with the shell's own
+# read: starting a process costs ~0.1 s on the debug kernel under TCG).
 all_patch_states() {
-	cat /proc/[0-9]*/patch_state 2>/dev/null | sort -u | tr '\n' ' '
+	ps_m1='' ps_0='' ps_1=''
+	for ps_file in /proc/[0-9]*/patch_state; do
+		read -r ps_v 2>/dev/null <"$ps_file" || continue
+		case $ps_v in
+		-1) ps_m1='-1 ' ;;
+		0) ps_0='0 ' ;;
+		1) ps_1='1 ' ;;
+		esac
+	done
+	printf '%s%s%s\n' "$ps_m1" "$ps_0" "$ps_1"
+}
+
+# value FILE: its first line, or <missing> (sysfs_value without a process).
+value() {
+	read -r value_v 2>/dev/null <"$1" || value_v='<missing>'
+	printf '%s\n' "$value_v"
 }
 
 # need WHAT CMD...: prints WHAT if CMD fails (the hooks below print what is wrong).
@@ -134,14 +169,21 @@ need() {
 }
 
 cmdline_is() {
-	[ "$(cat /proc/cmdline)" = "$1" ]
+	[ "$(value /proc/cmdline)" = "$1" ]
 }
 cmdline_like() {
 	# shellcheck disable=SC2254 # a pattern
-	case $(cat /proc/cmdline) in $1) ;; *) return 1 ;; esac
+	case $(value /proc/cmdline) in $1) ;; *) return 1 ;; esac
+}
+is() {
+	[ "$(value "$1")" = "$2" ]
 }
 enabled() {
-	sysfs_is "$KLP_SYSFS/$1/enabled" 1 && sysfs_is "$KLP_SYSFS/$1/transition" 0
+	is "$KLP_SYSFS/$1/enabled" 1 && is "$KLP_SYSFS/$1/transition" 0
+}
+# loaded MODULE: MODULE is loaded (its /sys/module directory, no process).
+loaded() {
+	[ -d "/sys/module/$1" ]
 }
 no_transition() {
 	[ "$(all_patch_states)" = "-1 " ]
@@ -239,14 +281,14 @@ demo_setup() {
 	insmod "$(sample_ko "$MOD")" && insmod "$(sample_ko "$BUSYMOD")"
 }
 demo_previous() {
-	need "$MOD is not loaded" module_loaded "$MOD"
-	need "$BUSYMOD is not loaded" module_loaded "$BUSYMOD"
+	need "$MOD is not loaded" loaded "$MOD"
+	need "$BUSYMOD is not loaded" loaded "$BUSYMOD"
 }
 demo_loaded() {
 	need "the transition does not complete" wait_transition "$DEMO"
 	need "$DEMO/enabled is not 1" enabled "$DEMO"
-	need "$DEMO/$MOD/patched is not 1" sysfs_is "$KLP_SYSFS/$DEMO/$MOD/patched" 1
-	need "$DEMO/$BUSYMOD/patched is not 1" sysfs_is "$KLP_SYSFS/$DEMO/$BUSYMOD/patched" 1
+	need "$DEMO/$MOD/patched is not 1" is "$KLP_SYSFS/$DEMO/$MOD/patched" 1
+	need "$DEMO/$BUSYMOD/patched is not 1" is "$KLP_SYSFS/$DEMO/$BUSYMOD/patched" 1
 }
 demo_undo() {
 	need "cannot disable $DEMO" disable_patch "$DEMO"
@@ -263,11 +305,11 @@ coming_setup() {
 }
 coming_previous() {
 	need "$DEMO is not enabled" enabled "$DEMO"
-	need "$DEMO/vmlinux/patched is not 1" sysfs_is "$KLP_SYSFS/$DEMO/vmlinux/patched" 1
-	need "$DEMO/$BUSYMOD/patched is not 0" sysfs_is "$KLP_SYSFS/$DEMO/$BUSYMOD/patched" 0
+	need "$DEMO/vmlinux/patched is not 1" is "$KLP_SYSFS/$DEMO/vmlinux/patched" 1
+	need "$DEMO/$BUSYMOD/patched is not 0" is "$KLP_SYSFS/$DEMO/$BUSYMOD/patched" 0
 }
 coming_loaded() {
-	need "$DEMO/$BUSYMOD/patched is not 1" sysfs_is "$KLP_SYSFS/$DEMO/$BUSYMOD/patched" 1
+	need "$DEMO/$BUSYMOD/patched is not 1" is "$KLP_SYSFS/$DEMO/$BUSYMOD/patched" 1
 	need "$DEMO is not enabled" enabled "$DEMO"
 }
 coming_undo() {
@@ -281,12 +323,12 @@ fix1_setup() {
 	insmod "$(sample_ko "$SHADOW")"
 }
 fix1_previous() {
-	need "$SHADOW is not loaded" module_loaded "$SHADOW"
+	need "$SHADOW is not loaded" loaded "$SHADOW"
 }
 fix1_loaded() {
 	need "the transition does not complete" wait_transition "$FIX1"
 	need "$FIX1/enabled is not 1" enabled "$FIX1"
-	need "$FIX1/$SHADOW/patched is not 1" sysfs_is "$KLP_SYSFS/$FIX1/$SHADOW/patched" 1
+	need "$FIX1/$SHADOW/patched is not 1" is "$KLP_SYSFS/$FIX1/$SHADOW/patched" 1
 }
 fix1_undo() {
 	need "cannot disable $FIX1" disable_patch "$FIX1"
@@ -299,7 +341,7 @@ fix2_setup() {
 }
 fix2_previous() {
 	need "$FIX1 is not enabled" enabled "$FIX1"
-	need "$SHADOW is not loaded" module_loaded "$SHADOW"
+	need "$SHADOW is not loaded" loaded "$SHADOW"
 }
 fix2_loaded() {
 	need "the transition does not complete" wait_transition "$FIX2"
@@ -326,9 +368,9 @@ held_previous() {
 	need "/proc/cmdline is not v3's" cmdline_like "cumulative v3: patched /proc/cmdline, read * times"
 }
 held_loaded() {
-	need "$HO/enabled is not 1" sysfs_is "$KLP_SYSFS/$HO/enabled" 1
+	need "$HO/enabled is not 1" is "$KLP_SYSFS/$HO/enabled" 1
 	need "$HO/transition is not 1 (the busy worker should hold it)" \
-		sysfs_is "$KLP_SYSFS/$HO/transition" 1
+		is "$KLP_SYSFS/$HO/transition" 1
 	need "$V3 left sysfs before $HO's transition completed" test -d "$KLP_SYSFS/$V3"
 	held_states=$(all_patch_states)
 	[ "$held_states" = "0 1 " ] ||
@@ -383,7 +425,7 @@ run_series() {
 		if [ "$fi_rc" -eq 0 ]; then
 			why=$("${id}_loaded"; "${id}_undo")
 		else
-			why=$(need "$module is still in /proc/modules" not module_loaded "$module")
+			why=$(need "$module is still loaded" not loaded "$module")
 		fi
 		why="$why$(need "a task keeps a patch_state other than -1" wait_no_transition
 			"${id}_previous")"
@@ -392,7 +434,7 @@ run_series() {
 			problems="$problems
 N=$n ($fi_kind, insmod exit $fi_rc: $fi_out): $(printf '%s' "$why" | tr '\n' ';')"
 		fi
-		attempt_log=$(dmesg_since_mark)
+		attempt_log=$(log_since_mark)
 		warnings="$warnings$(log_warnings "N=$n" "$attempt_log")"
 		table="$table
 N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$(fi_site "$attempt_log")")"
@@ -431,9 +473,18 @@ $series_summary"
 # log_warnings WHEN LOG: the warnings in kernel log LOG, after a line that
 # starts with WHEN (nothing if none).
 log_warnings() {
+	case $2 in
+	*WARNING:* | *BUG:* | *Oops* | *refcount_t:* | *UBSAN:* | *"INFO: task"* | *"duplicate filename"*) ;;
+	*) return 0 ;;
+	esac
 	if printf '%s\n' "$2" | grep -Eq "$WARNINGS"; then
 		printf '\n%s: %s' "$1" "$(printf '%s\n' "$2" | grep -E -A8 "$WARNINGS" | head -n 30)"
 	fi
+}
+
+# log_since_mark: dmesg_since_mark in two processes.
+log_since_mark() {
+	dmesg | awk -v m="$dmesg_marker" 'on { sub(/^\[[^]]*\] /, ""); print } index($0, m) { on = 1 }'
 }
 
 # warnings_since_mark WHEN: log_warnings of the kernel log since the mark.
