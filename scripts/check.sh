@@ -21,7 +21,7 @@
 # results/check/LINE/vm-NAME/.
 #
 # Each of our scripts states what it needs in a header line the runner reads:
-#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y]
+#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y] [variant=debug]
 # cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
 # line), its weight when tests are spread over the VMs (default 10);
 # order=last: it runs after the others of its VM (several of them: the
@@ -31,6 +31,8 @@
 # host=1: a host test, run on the host once the first line's VMs are done, as
 # `sh SCRIPT LINE RESULTS/LINE`, printing TAP; it boots guests of its own
 # (test-boot-systemd.sh: systemd as PID 1, which the harness's guests are not).
+# variant=debug: it runs only on the debug kernels (make check-debug);
+# make check leaves it out (it says so in its log, and counts nothing).
 set -eu
 export KLP_LOG_TAG=check
 # shellcheck source=scripts/common.sh
@@ -134,6 +136,12 @@ plan_line() {
 					"$name" "$min" >"$dir/$name.tap"
 				echo 0 >"$dir/$name.rc"
 				names="$names $line/$name"
+				continue
+			fi
+			# A test of the debug kernels only: make check leaves it out.
+			variant=$(header "$test" variant '')
+			if [ -n "$variant" ] && [ "$variant" != "$KLP_KERNEL_VARIANT" ]; then
+				log "$line: $name runs only in make check-$variant"
 				continue
 			fi
 			# A host test boots its own guests: run on the host after the
