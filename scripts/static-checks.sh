@@ -256,7 +256,8 @@ user_kdir_checks() {
 # remove_kit: the root's headers package as Debian installed it.
 remove_kit() {
 	tar -tf "$kit" | while read -r file; do rm -f "$line_root$kdir/$file"; done
-	rmdir "$line_root$kdir/rust/bindings" "$line_root$kdir/rust" 2>/dev/null || true
+	rmdir "$line_root$kdir/rust/bindings" "$line_root$kdir/rust" "$line_root$kdir/klp-rs" \
+		2>/dev/null || true
 }
 
 # line_checks LINE: the checks against the kernel of LINE (set up).

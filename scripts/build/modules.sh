@@ -47,11 +47,19 @@ if [ "$*" = modules ]; then
 	# The livepatch relocations of the modules that use klp::symbols!
 	# (tools/klp-post-link; a module without .klp.sym.* symbols, or one
 	# already converted, is left as it is).
-	post_link=$KLP_TOP/tools/klp-post-link
-	(cd "$post_link" && cargo build --locked --quiet --release) ||
-		die "tools/klp-post-link does not build (cd tools/klp-post-link && cargo build)"
+	# Built with cargo where there is one; on a Debian machine building for
+	# its own kernel, the copy `make rust-metadata` put in the kernel tree.
+	post_link=$KLP_TOP/tools/klp-post-link/target/release/klp-post-link
+	if command -v cargo >/dev/null; then
+		(cd "$KLP_TOP/tools/klp-post-link" && cargo build --locked --quiet --release) ||
+			die "tools/klp-post-link does not build (cd tools/klp-post-link && cargo build)"
+	elif [ -x "$line_kdir/klp-rs/klp-post-link" ]; then
+		post_link=$line_kdir/klp-rs/klp-post-link
+	else
+		die "no cargo to build tools/klp-post-link, and no klp-rs/klp-post-link in $line_kdir (from make rust-metadata)"
+	fi
 	# shellcheck disable=SC2046 # paths without spaces
-	"$post_link/target/release/klp-post-link" $(find "$line_build" -name '*.ko' | sort) ||
+	"$post_link" $(find "$line_build" -name '*.ko' | sort) ||
 		die "$line: the livepatch relocations could not be made (see above)"
 	# shellcheck disable=SC2046 # paths without spaces
 	"$KLP_TOP/scripts/build/check-symbols.sh" "$line_kdir/Module.symvers" \

@@ -37,6 +37,13 @@ done
 mkdir -p "$stage/rust/bindings"
 sed "s|$source_dir|$common|g" "$line_kdir/rust/bindings/.bindings_generated.rs.cmd" \
 	>"$stage/rust/bindings/.bindings_generated.rs.cmd"
+# The build's post-link step for modules that use klp::symbols!
+# (tools/klp-post-link), built here: a Debian machine has no cargo new
+# enough for it. scripts/build/modules.sh finds it in the kernel tree.
+(cd "$KLP_TOP/tools/klp-post-link" && cargo build --locked --quiet --release) ||
+	die "tools/klp-post-link does not build"
+mkdir -p "$stage/klp-rs"
+cp "$KLP_TOP/tools/klp-post-link/target/release/klp-post-link" "$stage/klp-rs/"
 (cd "$stage" && find . -type f | sed 's|^\./||' | sort) | tar -C "$stage" -cJf "$tarball" -T -
 log "$(tar -tJf "$tarball" | wc -l) files, $(du -h "$tarball" | cut -f1)"
 printf '%s\n' "$tarball"
