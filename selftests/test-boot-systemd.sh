@@ -119,7 +119,11 @@ cat >"$root/usr/local/sbin/klp-rs-boot-check" <<-'EOF'
 	cat /proc/cmdline >"$out/cmdline"
 	systemctl show -P ActiveState klpctl.service >"$out/state"
 	systemctl show -P ExecMainStatus klpctl.service >"$out/status"
-	journalctl -b -u klpctl.service -o cat --no-pager >"$out/journal" 2>&1
+	# By unit, or by the identifier: journald files the lines of a process
+	# that has exited before it looked the process up under no unit (the
+	# crash-guard boot's klpctl fails in a few milliseconds).
+	journalctl -b -o cat --no-pager _SYSTEMD_UNIT=klpctl.service + SYSLOG_IDENTIFIER=klpctl \
+		>"$out/journal" 2>&1
 	cat /sys/kernel/livepatch/livepatch_sample/enabled >"$out/enabled" 2>/dev/null ||
 		echo absent >"$out/enabled"
 	klpctl check >"$out/check" 2>&1
