@@ -126,10 +126,16 @@ start=$(date +%s)
 		--cpus "$cpus" --memory 1G --force-9p --append "$append" --verbose \
 		--rwdir="$rwdir" --exec "$*" ${qemu_opts:+"$qemu_opts"} </dev/null
 	echo $? >"$results/vng.rc"
+	# The host CPU time of vng and QEMU (user + system, in seconds): what
+	# the guest cost the host, whatever else shared its cores. (`times`
+	# must not be part of a pipeline: its subshell would have no children.)
+	times >"$results/vng.times"
+	awk 'NR == 2 { gsub(/[ms]/, " "); printf "%d\n", $1 * 60 + $2 + $3 * 60 + $4 }' \
+		"$results/vng.times" >"$results/vng.cpu"
 } 2>&1 | tee "$results/console.log" | grep --line-buffered -v '^\[ *[0-9]*\.[0-9]*\]' || true
 
 rc=$(cat "$results/vng.rc" 2>/dev/null || echo 125)
-log "guest ran for $(elapsed "$start") (vng exit status $rc)"
+log "guest ran for $(elapsed "$start"), $(cat "$results/vng.cpu" 2>/dev/null || echo '?') s of host CPU (vng exit status $rc)"
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	log "the guest did not finish within ${timeout}s; console log: $results/console.log"
 fi
