@@ -21,13 +21,17 @@
 # results/check/LINE/vm-NAME/.
 #
 # Each of our scripts states what it needs in a header line the runner reads:
-#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y] [variant=debug]
+#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y] [line=L] [variant=debug]
 # cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
 # line), its weight when tests are spread over the VMs (default 10);
 # order=last: it runs after the others of its VM (several of them: the
 # heaviest first, so a cheap one such as test-signing.sh, whose enforcement
 # of module signatures cannot be undone, runs after all);
 # kernel>=X.Y: it is left out (and reported as skipped) on older kernels;
+# line=L: it is about that kernel line only (test-ansible-rollout.sh and
+# test-boot-systemd.sh: Debian's 7.3 kernel with its Debian 13 root, what a
+# fleet runs); the other lines leave it out (they say so in the log, and
+# count nothing);
 # host=1: a host test, run on the host once the first line's VMs are done, as
 # `sh SCRIPT LINE RESULTS/LINE`, printing TAP; it boots guests of its own
 # (test-boot-systemd.sh: systemd as PID 1, which the harness's guests are not).
@@ -39,6 +43,10 @@ export KLP_LOG_TAG=check
 . "$(dirname -- "$0")/common.sh"
 
 start=$(date +%s)
+# step TEXT: a progress line with the time since make check started.
+step() {
+	log "step $* (at $(elapsed "$start"))"
+}
 results=$KLP_TOP/results/check
 [ "$KLP_KERNEL_VARIANT" = base ] || results=$results-$KLP_KERNEL_VARIANT
 if [ "$KLP_KERNEL_VARIANT" != base ]; then
@@ -138,6 +146,12 @@ plan_line() {
 				names="$names $line/$name"
 				continue
 			fi
+			# A test of one kernel line: the others leave it out.
+			only=$(header "$test" line '')
+			if [ -n "$only" ] && [ "$only" != "$line" ]; then
+				log "$line: $name runs on the $only line only"
+				continue
+			fi
 			# A test of the debug kernels only: make check leaves it out.
 			variant=$(header "$test" variant '')
 			if [ -n "$variant" ] && [ "$variant" != "$KLP_KERNEL_VARIANT" ]; then
@@ -229,11 +243,11 @@ run_vm() {
 		sed -u "s|^klp-rs: |[$1/$2] |"
 }
 
-log "step 1/5: toolchain"
+step "1/5: toolchain"
 "$KLP_TOP/scripts/setup/toolchain.sh"
 # The kernels of the lines side by side: on a new machine the Debian root is
 # mostly downloads and unpacking, which the 6.12 build's compiling hides.
-log "step 2/5: the kernels of the lines ($KLP_LINES)"
+step "2/5: the kernels of the lines ($KLP_LINES)"
 kernels=
 for line in $KLP_LINES; do
 	(line_setup "$line") &
@@ -242,9 +256,26 @@ done
 for kernel in $kernels; do
 	wait "$kernel" || die "a kernel could not be built or fetched (see above)"
 done
+# klpctl, which test-klpctl.sh runs in the guests (cargo test, later, finds
+# it built and leaves it alone), and its Debian package.
+step "2/5: klpctl and its package"
+(cd "$KLP_TOP/tools/klpctl" && cargo build --locked --quiet) ||
+	die "klpctl does not build (cd tools/klpctl && cargo build)"
+"$KLP_TOP/scripts/build/deb.sh" klpctl >/dev/null || die "klpctl's package could not be built"
+
+# Each line's two VMs boot as soon as its modules and packages are built,
+# the newest line first: Debian's 7.3 is a full distribution kernel whose
+# guests run longest, and the other lines' builds then overlap them. TCG
+# keeps a host core busy per VM while its guest computes, so all the VMs
+# share the two cores, but the lines' run times add up less than one after
+# the other: the guests often sleep (waiting for transitions, loop_until).
+# The host tests run meanwhile.
 names=
-for line in $KLP_LINES; do
-	log "step 2/5: line $line: modules, the kernel's livepatch selftests"
+vms=
+last_vms=
+# shellcheck disable=SC2086 # a list of line names
+for line in $(printf '%s\n' $KLP_LINES | sort -rV); do
+	step "2/5: line $line: modules, the kernel's livepatch selftests, packages"
 	"$KLP_TOP/scripts/build/modules.sh" "$line" >/dev/null
 	# Copies for selftests/test-signing.sh: build/LINE/signed (the test
 	# key), build/LINE/signed-other (a key no kernel trusts) and
@@ -252,44 +283,23 @@ for line in $KLP_LINES; do
 	"$KLP_TOP/scripts/build/sign.sh" --test-copies "$line"
 	"$KLP_TOP/scripts/build/upstream-selftests.sh" "$line" "$results/$line/upstream"
 	plan_line "$line" "$@"
-done
-
-# klpctl, which test-klpctl.sh runs in the guests (cargo test, later, finds
-# it built and leaves it alone).
-log "step 2/5: klpctl"
-(cd "$KLP_TOP/tools/klpctl" && cargo build --locked --quiet) ||
-	die "klpctl does not build (cd tools/klpctl && cargo build)"
-
-# The Debian packages test-deb.sh, ansible-rollout.sh and test-boot-systemd.sh
-# install: klpctl's, and livepatch_sample's and livepatch_callbacks_demo's
-# (its transition stalls behind livepatch_callbacks_busymod) of each line
-# (scripts/build/deb.sh).
-log "step 2/5: Debian packages (build/deb/)"
-"$KLP_TOP/scripts/build/deb.sh" klpctl >/dev/null || die "klpctl's package could not be built"
-for line in $KLP_LINES; do
+	# The packages test-deb.sh, test-ansible-rollout.sh and
+	# test-boot-systemd.sh install: livepatch_sample's and
+	# livepatch_callbacks_demo's (its transition stalls behind
+	# livepatch_callbacks_busymod), scripts/build/deb.sh.
 	for patch in livepatch_sample livepatch_callbacks_demo; do
 		KLP_DEB_LINTIAN=0 "$KLP_TOP/scripts/build/deb.sh" patch "$line" "$patch" >/dev/null ||
 			die "the live patch package $patch of line $line could not be built"
 	done
-done
-
-# The VMs of every line boot at once (two per line): TCG keeps a host core
-# busy per VM while its guest computes, so they share the two cores, but the
-# lines' run times add up less than one after the other, where one VM always
-# waits for the other. The host tests run meanwhile, in the time the guests
-# sleep (waiting for transitions, loop_until).
-log "step 3/5: $(cat "$results"/*/plan | wc -l) test script(s) in $(echo "$KLP_LINES" | wc -w) x 2 VMs"
-vms=
-first_vms=
-for line in $KLP_LINES; do
+	step "3/5: line $line: $(wc -l <"$results/$line/plan") test script(s) in 2 VMs"
 	run_vm "$line" smp 2 &
-	vms="$vms $!"
+	last_vms=$!
 	run_vm "$line" main "$main_cpus" &
-	vms="$vms $!"
-	[ -n "$first_vms" ] || first_vms=$vms
+	last_vms="$last_vms $!"
+	vms="$vms $last_vms"
 done
 
-[ -z "$host_tests" ] || log "step 4/5: host tests (static checks, cargo tests), beside the VMs"
+[ -z "$host_tests" ] || step "4/5: host tests (static checks, cargo tests), beside the VMs"
 # shellcheck disable=SC2086 # a list of line names
 if [ -n "$host_tests" ]; then
 	"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
@@ -298,16 +308,16 @@ if [ -n "$host_tests" ]; then
 		klp-post-link-cargo-test
 fi
 # The host tests of the lines (host=1): each boots guests of its own, once
-# the first line's VMs are done (a core is free then), while the other
-# lines' VMs go on.
-for vm in $first_vms; do
+# the VMs of the line started last are done (the shortest: a core is free
+# then), while the other lines' VMs go on.
+for vm in $last_vms; do
 	wait "$vm" || true
 done
 for line in $KLP_LINES; do
 	[ -s "$results/$line/host-tests" ] || continue
 	while read -r test; do
 		name=$(basename "$test" .sh)
-		log "step 3/5: $line/$name (a host test: it boots its own guests)"
+		step "3/5: $line/$name (a host test: it boots its own guests)"
 		rc=0
 		sh "$test" "$line" "$results/$line" >"$results/$line/$name.tap" \
 			2>"$results/$line/$name.stderr" || rc=$?
@@ -318,7 +328,7 @@ for vm in $vms; do
 	wait "$vm" || true
 done
 
-log "step 5/5: results (kept in $results)"
+step "5/5: results (kept in $results)"
 status=0
 no_guest_ok=0
 [ -n "$(cat "$results"/*/plan)" ] || no_guest_ok=1

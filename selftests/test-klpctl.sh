@@ -17,6 +17,14 @@ klpctl_rc() {
 	return 0
 }
 
+# klpctl_json ARGS...: the same, with only standard output in $out (the
+# JSON; progress and warnings go to standard error).
+klpctl_json() {
+	out=$("$KLPCTL" "$@" 2>/dev/null)
+	rc=$?
+	return 0
+}
+
 tap_begin "klpctl: load, list, status and unload on the running kernel"
 cleanup_patches
 if [ ! -x "$KLPCTL" ]; then
@@ -25,13 +33,13 @@ if [ ! -x "$KLPCTL" ]; then
 	exit
 fi
 
-# json_query EXPR: evaluates a Python expression on klpctl's JSON output `d`.
+# json_query FILTER: jq's FILTER on klpctl's JSON output (strings raw).
 json_query() {
-	printf '%s' "$out" | python3 -c "import json, sys; d = json.load(sys.stdin); print($1)" 2>&1
+	printf '%s' "$out" | jq -r "$1" 2>&1
 }
 
-klpctl_rc list --json
-expect_eq "list --json with no patch loaded: no patches" 0 "$(json_query 'len(d["patches"])')"
+klpctl_json list --json
+expect_eq "list --json with no patch loaded: no patches" 0 "$(json_query '.patches | length')"
 
 klpctl_rc load --wait --timeout 60 "$KO"
 expect_eq "load --wait $PATCH.ko exits 0" 0 "$rc"
@@ -39,22 +47,22 @@ expect_eq "after load --wait the transition is over" 0 \
 	"$(sysfs_value "$KLP_SYSFS/$PATCH/transition")"
 expect_eq "the patch is in effect" "this has been live patched by klp-rs" "$(cat /proc/cmdline)"
 
-klpctl_rc list --json
-expect_eq "list --json shows $PATCH, enabled, with replace" "$PATCH True False True" \
-	"$(json_query '" ".join(str(x) for x in (d["patches"][0]["name"], d["patches"][0]["enabled"], d["patches"][0]["transition"], d["patches"][0]["replace"]))')"
-expect_eq "list --json shows its patched function" "vmlinux True cmdline_proc_show 1" \
-	"$(json_query '" ".join(str(x) for x in (lambda o: (o["name"], o["patched"], o["functions"][0]["name"], o["functions"][0]["sympos"]))(d["patches"][0]["objects"][0]))')"
+klpctl_json list --json
+expect_eq "list --json shows $PATCH, enabled, with replace" "$PATCH true false true" \
+	"$(json_query '.patches[0] | "\(.name) \(.enabled) \(.transition) \(.replace)"')"
+expect_eq "list --json shows its patched function" "vmlinux true cmdline_proc_show 1" \
+	"$(json_query '.patches[0].objects[0] | "\(.name) \(.patched) \(.functions[0].name) \(.functions[0].sympos)"')"
 # stack_order: in sysfs since Linux 6.13; klpctl shows it where it is.
 if kernel_at_least 6.13; then
 	expect_eq "list --json shows stack_order 1 (sysfs: $(sysfs_value "$KLP_SYSFS/$PATCH/stack_order"))" 1 \
-		"$(json_query 'd["patches"][0]["stack_order"]')"
+		"$(json_query '.patches[0].stack_order')"
 	klpctl_rc list
 	expect_eq "the list table has a STACK column, 1 for $PATCH" "STACK 1" \
 		"$(printf '%s\n' "$out" | awk -F'|' '/PATCH/ { for (i = 1; i <= NF; i++) if ($i ~ /STACK/) col = i }
 			/'"$PATCH"'/ && col { gsub(/ /, "", $col); print "STACK", $col; exit }')"
 else
-	expect_eq "list --json: no stack_order on this kernel" None \
-		"$(json_query 'd["patches"][0]["stack_order"]')"
+	expect_eq "list --json: no stack_order on this kernel" null \
+		"$(json_query '.patches[0].stack_order')"
 fi
 
 klpctl_rc status "$PATCH"
@@ -85,15 +93,15 @@ expect_eq "/proc/cmdline is no longer patched" "" \
 	"$(grep -c 'live patched by klp-rs' /proc/cmdline | sed 's/^0$//')"
 
 # Configuration management: ensure twice, the second run changes nothing.
-klpctl_rc ensure --json "$KO"
-expect_eq "ensure --json $PATCH.ko loads it (exit 0, changed)" "0 True" "$rc $(json_query 'd["changed"]')"
+klpctl_json ensure --json "$KO"
+expect_eq "ensure --json $PATCH.ko loads it (exit 0, changed)" "0 true" "$rc $(json_query '.changed')"
 expect_eq "after ensure the patch is enabled, out of transition" "1 0" \
 	"$(sysfs_value "$KLP_SYSFS/$PATCH/enabled") $(sysfs_value "$KLP_SYSFS/$PATCH/transition")"
-klpctl_rc ensure --json "$KO"
-expect_eq "a second ensure changes nothing (exit 0, changed false, unchanged)" "0 False unchanged" \
-	"$rc $(json_query 'd["changed"]') $(json_query 'd["patches"][0]["action"]')"
-klpctl_rc load --json "$KO"
-expect_eq "load of the loaded patch: exit 0, changed false" "0 False" "$rc $(json_query 'd["changed"]')"
+klpctl_json ensure --json "$KO"
+expect_eq "a second ensure changes nothing (exit 0, changed false, unchanged)" "0 false unchanged" \
+	"$rc $(json_query '.changed') $(json_query '.patches[0].action')"
+klpctl_json load --json "$KO"
+expect_eq "load of the loaded patch: exit 0, changed false" "0 false" "$rc $(json_query '.changed')"
 klpctl_rc list --format prometheus
 case $out in
 *"klp_patch_enabled{patch=\"$PATCH\"} 1"*"klp_patch_transition{patch=\"$PATCH\"} 0"*"klp_patch_tasks_pending{patch=\"$PATCH\"} 0"*)
@@ -168,14 +176,14 @@ diag "$out"
 expect_eq "the timed-out patch stays loaded, in transition" 1 \
 	"$(sysfs_value "$KLP_SYSFS/$DEMO/transition")"
 
-klpctl_rc status --json "$DEMO"
-expect_eq "status --json: patching, with at least one task on the old state" "patching True" \
-	"$(json_query '"%s %s" % ((d["transition"] or {}).get("direction"), (d["transition"] or {}).get("pending_tasks", 0) > 0)' 2>&1 | head -n 3)"
+klpctl_json status --json "$DEMO"
+expect_eq "status --json: patching, with at least one task on the old state" "patching true" \
+	"$(json_query '(.transition // {}) | "\(.direction) \((.pending_tasks // 0) > 0)"' | head -n 3)"
 diag "$out"
 
-klpctl_rc blockers --json "$DEMO"
-expect_eq "blockers --json names a task sleeping in busymod_work_func" True \
-	"$(json_query 'any("busymod_work_func" in line for b in d["blockers"] for line in (b["stack"] or []))')"
+klpctl_json blockers --json "$DEMO"
+expect_eq "blockers --json names a task sleeping in busymod_work_func" true \
+	"$(json_query '[.blockers[] | (.stack // [])[] | contains("busymod_work_func")] | any')"
 klpctl_rc blockers "$DEMO"
 case $out in
 *busymod_work_func*) pass "blockers shows the blocking task's kernel stack" ;;

@@ -10,9 +10,8 @@
 #                    and the linter: every tool a check uses
 #   bindgen-cli      from crates.io into $KLP_CACHE/tools (Debian's is too old)
 #   virtme-ng        from PyPI into the venv $KLP_CACHE/venv
-#   ansible-core     from PyPI into the same venv (the fleet playbook's test,
-#                    selftests/ansible-rollout.sh; its apt module runs with the
-#                    system's python3 and python3-apt)
+#   ansible-core     from PyPI into the same venv: the fleet playbook
+#                    (deploy/ansible/livepatch.yml) run from this machine
 set -eu
 export KLP_LOG_TAG=setup
 # shellcheck source=scripts/common.sh
@@ -20,12 +19,11 @@ export KLP_LOG_TAG=setup
 
 BINDGEN_VERSION=0.73.2
 VIRTME_NG_VERSION=1.42
-ANSIBLE_CORE_VERSION=2.19.14
 
 APT_PACKAGES="rustc-web rust-web-src rustfmt-web clang-19 lld-19 llvm-19 libclang-19-dev \
 flex bison bc make gcc libc6-dev libelf-dev libssl-dev openssl cpio kmod xz-utils \
 qemu-system-x86 python3-venv python3-pip linux-source-6.12 busybox-static \
-procps rsync mmdebstrap shellcheck binutils dpkg-dev fakeroot lintian python3-apt"
+procps rsync mmdebstrap shellcheck binutils dpkg-dev fakeroot lintian python3-apt jq"
 
 missing_packages() {
 	for pkg in $APT_PACKAGES; do
@@ -81,13 +79,13 @@ install_virtme_ng() {
 
 install_ansible() {
 	if "$KLP_VENV/bin/pip" show ansible-core 2>/dev/null |
-		grep -q "^Version: $ANSIBLE_CORE_VERSION\$"; then
-		log "ansible-core: $ANSIBLE_CORE_VERSION in $KLP_VENV"
+		grep -q "^Version: $KLP_ANSIBLE_CORE_VERSION\$"; then
+		log "ansible-core: $KLP_ANSIBLE_CORE_VERSION in $KLP_VENV"
 		return
 	fi
-	log "ansible-core: installing $ANSIBLE_CORE_VERSION from PyPI into $KLP_VENV"
+	log "ansible-core: installing $KLP_ANSIBLE_CORE_VERSION from PyPI into $KLP_VENV"
 	"$KLP_VENV/bin/pip" install --quiet --disable-pip-version-check \
-		"ansible-core==$ANSIBLE_CORE_VERSION"
+		"ansible-core==$KLP_ANSIBLE_CORE_VERSION"
 }
 
 check_versions() {
