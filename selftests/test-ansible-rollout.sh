@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=120 line=7.3
+# klp-rs-test: cpus=1 cost=240 line=7.3
 # The fleet playbook (deploy/ansible/livepatch.yml) run for real with
 # ansible-core from PyPI (the venv /opt/klp-rs/ansible of the Debian 13 root,
 # scripts/kernel/debian-root.sh) against this VM (`connection: local`), in a
