@@ -48,8 +48,10 @@ mkdir -p "$results"
 rm -f "$results/guest-finished" "$results/console.log" "$results/vng.rc"
 results=$(CDPATH='' cd -- "$results" && pwd)
 
-# KVM guests hang on this kind of machine (nested virtualisation), so the
-# default is TCG; KLP_VM_KVM=1 tries KVM where it is known to work.
+# The default is TCG: the /dev/kvm of the machines this was developed on is
+# kvm-pvm, which emulates a guest kernel that is not PVM-enabled and fails
+# on its first VEX instruction (README.md); KLP_VM_KVM=1 uses KVM where it
+# works.
 accel=--disable-kvm
 [ "${KLP_VM_KVM:-0}" = 1 ] && accel=
 # TCG runs with one host thread for all vCPUs (KLP_VM_TCG_SINGLE=1, the
