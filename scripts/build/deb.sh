@@ -156,7 +156,10 @@ deb_patch() {
 	# Debian package names: lower case letters, digits, + - .
 	package=klp-$(printf '%s' "$patch" | tr '_A-Z' '-a-z')-$(printf '%s' "$release" | tr 'A-Z_' 'a-z-')
 	depends="klpctl (>= $klpctl_version)"
-	if [ "$line" = 7.3 ]; then
+	# Debian's own 7.3 kernel is a package the patch depends on, at that
+	# version; the test kernels klp-rs builds (6.12, and 7.3's debug variant
+	# for make check-debug) are not packaged.
+	if [ "$line" = 7.3 ] && [ "$KLP_KERNEL_VARIANT" = base ]; then
 		root=$("$KLP_TOP/scripts/kernel/debian-root.sh")
 		image=linux-image-$release
 		image_version=$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Version}' "$image") ||
