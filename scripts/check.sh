@@ -21,7 +21,7 @@
 # results/check/LINE/vm-NAME/.
 #
 # Each of our scripts states what it needs in a header line the runner reads:
-#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y] [line=L] [variant=debug]
+#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y] [line=L] [variant=debug] [timeout=S]
 # cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
 # line), its weight when tests are spread over the VMs (default 10);
 # order=last: it runs after the others of its VM (several of them: the
@@ -36,7 +36,9 @@
 # `sh SCRIPT LINE RESULTS/LINE`, printing TAP; it boots guests of its own
 # (test-boot-systemd.sh: systemd as PID 1, which the harness's guests are not).
 # variant=debug: it runs only on the debug kernels (make check-debug);
-# make check leaves it out (it says so in its log, and counts nothing).
+# make check leaves it out (it says so in its log, and counts nothing);
+# timeout=S: its time limit in the guest, if longer than KLP_TEST_TIMEOUT
+# (default 600 s; scripts/vm/guest-runner.sh).
 set -eu
 export KLP_LOG_TAG=check
 # shellcheck source=scripts/common.sh

@@ -1,5 +1,8 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=240 line=7.3
+# klp-rs-test: cpus=1 cost=240 line=7.3 timeout=1800
+# (About 4 minutes alone, 9.5 beside the other VMs of make check, and more
+# than the default 600 s on a busier or slower host: every Ansible task
+# starts Python under the emulator.)
 # The fleet playbook (deploy/ansible/livepatch.yml) run for real with
 # ansible-core from PyPI (the venv /opt/klp-rs/ansible of the Debian 13 root,
 # scripts/kernel/debian-root.sh) against this VM (`connection: local`), in a

@@ -138,7 +138,11 @@ for entry in "$@"; do
 		name=$(basename "$entry" .sh)
 		echo "klp-rs: running $name"
 		start=$(date +%s)
-		timeout -k 5 "$KLP_TEST_TIMEOUT" sh "$entry" >"$results/$name.tap" 2>"$results/$name.stderr"
+		# A script's header may give it a longer limit (timeout=SECONDS).
+		limit=$(sed -n 's/^# klp-rs-test:.*[[:space:]]timeout=\([0-9][0-9]*\).*$/\1/p' "$entry" |
+			head -n 1)
+		[ -n "$limit" ] && [ "$limit" -gt "$KLP_TEST_TIMEOUT" ] || limit=$KLP_TEST_TIMEOUT
+		timeout -k 5 "$limit" sh "$entry" >"$results/$name.tap" 2>"$results/$name.stderr"
 		echo $? >"$results/$name.rc"
 		report "$name" "$start"
 		;;
