@@ -62,6 +62,11 @@ crate::patchable! {
     pub extern "C" fn dummy_alloc(id: c_ulong) -> Option<KBox<Dummy>> = dummy_alloc_body;
 }
 
+/// What the memory [`dummy_alloc()`] forgets holds: the bytes `leak`. A leak
+/// checker's hex dump of it (kmemleak's) then says where it comes from, even
+/// once this module is gone and its addresses no longer have names.
+const LEAK_MARK: c_int = c_int::from_ne_bytes(*b"leak");
+
 /// The code of [`dummy_alloc()`], called only through it.
 extern "C" fn dummy_alloc_body(id: c_ulong) -> Option<KBox<Dummy>> {
     let jiffies_expire = jiffies().wrapping_add(msecs_to_jiffies(EXPIRE_PERIOD_MS));
@@ -70,7 +75,7 @@ extern "C" fn dummy_alloc_body(id: c_ulong) -> Option<KBox<Dummy>> {
     };
 
     // Oops, forgot to save the leak!
-    let Ok(leak) = KBox::new(0 as c_int, GFP_KERNEL) else {
+    let Ok(leak) = KBox::new(LEAK_MARK, GFP_KERNEL) else {
         return None;
     };
     let _forgotten: &mut c_int = KBox::leak(leak);
