@@ -143,9 +143,11 @@ reset
 #    ints that the original dummy_alloc() forgets, by design (they hold the
 #    bytes "leak": kmemleak_split). They are then cleared. kmemleak scans
 #    whole task stacks, and a stale pointer to a leaked int left deep in the
-#    target's kworker stack hides it: these scans leave stacks out. Others may
-#    still surface later (7.3's slab sheaves keep stale pointers too); the
-#    run's last scan tells them apart by what they hold.
+#    target's kworker stack hides it: these scans leave stacks out. Where
+#    kmalloc caches keep per-CPU sheaves (7.3: kmalloc-8/sheaf_capacity), a
+#    stale pointer in a sheaf's unused slot hides them too, for minutes, so
+#    there they may all still be hidden now (the run's last scan tells them
+#    apart by what they hold); elsewhere (6.12) they show at once.
 if [ -w "$KLP_KMEMLEAK" ]; then
 	echo stack=off >"$KLP_KMEMLEAK"
 	report=$(kmemleak_suspects)
@@ -157,8 +159,14 @@ if [ -w "$KLP_KMEMLEAK" ]; then
 		"$suspects" "$ints"
 	expect_ok "kmemleak: no more leaks ($suspects) than calls of the original dummy_alloc() ($allocs)" \
 		test "$suspects" -le "$allocs"
-	expect_ok "kmemleak finds the ints dummy_alloc() forgot ($suspects of $allocs)" \
-		test "$suspects" -ge 1
+	sheaves=$(cat /sys/kernel/slab/kmalloc-8/sheaf_capacity 2>/dev/null || echo 0)
+	if [ "$sheaves" -eq 0 ]; then
+		expect_ok "kmemleak finds the ints dummy_alloc() forgot ($suspects of $allocs)" \
+			test "$suspects" -ge 1
+	else
+		diag "kmemleak found $suspects of the $allocs ints dummy_alloc() forgot" \
+			"(kmalloc-8 has sheaves of $sheaves: the others are hidden for now)"
+	fi
 	[ "$suspects" -eq "$ints" ] || diag "$(printf '%s\n' "$report" | kmemleak_split unexpected | head -n 40)"
 	echo clear >"$KLP_KMEMLEAK"
 	echo stack=on >"$KLP_KMEMLEAK"
