@@ -167,8 +167,12 @@ plan_line() {
 				names="$names $line/$name"
 				continue
 			fi
+			# A longer time limit goes to the guest with the entry.
+			entry=$test
+			limit=$(header "$test" timeout '')
+			[ -z "$limit" ] || entry=limit:$limit:$test
 			printf '%s %s %s %s %s\n' "$(header "$test" cost 10)" "$(header "$test" cpus 1)" \
-				"$(header "$test" order normal)" "$test" "$name" >>"$dir/plan"
+				"$(header "$test" order normal)" "$entry" "$name" >>"$dir/plan"
 			;;
 		esac
 	done

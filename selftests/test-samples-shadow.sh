@@ -165,7 +165,7 @@ if [ -w "$KLP_KMEMLEAK" ]; then
 			test "$suspects" -ge 1
 	else
 		diag "kmemleak found $suspects of the $allocs ints dummy_alloc() forgot" \
-			"(kmalloc-8 has sheaves of $sheaves: the others are hidden for now)"
+			"(kmalloc-8 keeps per-CPU sheaves of $sheaves pointers: the rest are hidden for now)"
 	fi
 	[ "$suspects" -eq "$ints" ] || diag "$(printf '%s\n' "$report" | kmemleak_split unexpected | head -n 40)"
 	echo clear >"$KLP_KMEMLEAK"

@@ -118,6 +118,19 @@ run_upstream() {
 	done
 }
 
+# run_test SCRIPT LIMIT: one of our test scripts, for LIMIT seconds if that
+# is longer than KLP_TEST_TIMEOUT.
+run_test() {
+	name=$(basename "$1" .sh)
+	echo "klp-rs: running $name"
+	start=$(date +%s)
+	limit=$KLP_TEST_TIMEOUT
+	[ "$2" -le "$limit" ] || limit=$2
+	timeout -k 5 "$limit" sh "$1" >"$results/$name.tap" 2>"$results/$name.stderr"
+	echo $? >"$results/$name.rc"
+	report "$name" "$start"
+}
+
 if [ $# -eq 1 ] && [ "${1#@}" != "$1" ]; then
 	list=${1#@}
 	# shellcheck disable=SC2046 # one entry per line, entries have no spaces
@@ -134,17 +147,13 @@ for entry in "$@"; do
 		rest=${entry#upstream:}
 		run_upstream "${rest%%:*}" "${rest#*:}"
 		;;
+	limit:*:*)
+		# A longer time limit from the script's header (timeout=SECONDS).
+		rest=${entry#limit:}
+		run_test "${rest#*:}" "${rest%%:*}"
+		;;
 	*)
-		name=$(basename "$entry" .sh)
-		echo "klp-rs: running $name"
-		start=$(date +%s)
-		# A script's header may give it a longer limit (timeout=SECONDS).
-		limit=$(sed -n 's/^# klp-rs-test:.*[[:space:]]timeout=\([0-9][0-9]*\).*$/\1/p' "$entry" |
-			head -n 1)
-		[ -n "$limit" ] && [ "$limit" -gt "$KLP_TEST_TIMEOUT" ] || limit=$KLP_TEST_TIMEOUT
-		timeout -k 5 "$limit" sh "$entry" >"$results/$name.tap" 2>"$results/$name.stderr"
-		echo $? >"$results/$name.rc"
-		report "$name" "$start"
+		run_test "$entry" 0
 		;;
 	esac
 done
