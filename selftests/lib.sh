@@ -503,15 +503,23 @@ overlay_root_remove() {
 	umount /tmp/klp-rs-overlay
 }
 
-# overlay_dirs ROOT DEB...: on the 6.12 test kernel, makes the directories
-# of the packages DEB in the overlay ROOT beforehand. Its overlayfs over the
-# 9p root refuses the rename(2) of a new directory with EXDEV, which dpkg
-# does for every directory it creates (DIR.dpkg-new -> DIR); Debian's 7.3
-# kernel does not, and there nothing is made beforehand.
+# overlay_dirs ROOT DEB...: makes the directories of the packages DEB in the
+# overlay ROOT beforehand where it cannot rename a new directory. overlayfs
+# marks such a directory opaque with an xattr, and its upper tmpfs has no
+# xattrs without CONFIG_TMPFS_XATTR (the 6.12 test kernel and the 7.3 debug
+# kernel; Debian's 7.3 kernel has them): rename(2) then fails with EXDEV,
+# and dpkg renames every directory it creates (DIR.dpkg-new -> DIR). A real
+# rename(2) is tried (perl: mv would fall back to copying).
 overlay_dirs() {
-	kernel_at_least 7.0 && return 0
 	dirs_root=$1
 	shift
+	probe=$dirs_root/usr/.klp-rs-rename-probe
+	mkdir "$probe.new" || return 1
+	if perl -e 'rename($ARGV[0], $ARGV[1]) or exit 1' "$probe.new" "$probe"; then
+		rmdir "$probe"
+		return 0
+	fi
+	rmdir "$probe.new"
 	for deb; do
 		dpkg-deb -c "$deb" | awk '$1 ~ /^d/ { print $NF }' | while read -r dir; do
 			mkdir -p "$dirs_root/$dir"
