@@ -34,7 +34,7 @@ export KLP_LOG_TAG=upstream
 line_setup "$1"
 out=$2
 case $1 in
-6.12) src=$line_kdir ;;
+6.12 | kdir) src=$line_kdir ;;
 *) src=$line_root/usr/src/klp-rs/linux-source-${line_release%.*} ;;
 esac
 src=$src/tools/testing/selftests/livepatch
