@@ -102,6 +102,23 @@ header() {
 	printf '%s\n' "${value:-$3}"
 }
 
+# builtin_cert TREE PEM: 1 if the certificate of PEM is built into the
+# kernel of TREE (certs/signing_key.x509 and certs/x509_certificate_list make
+# its builtin keyring), else 0.
+builtin_cert() {
+	openssl x509 -in "$2" -outform DER 2>/dev/null | python3 -c '
+import sys
+cert = sys.stdin.buffer.read()
+builtin = b""
+for name in sys.argv[1:]:
+    try:
+        with open(name, "rb") as f:
+            builtin += f.read()
+    except OSError:
+        pass
+print(1 if cert and cert in builtin else 0)' "$1/certs/signing_key.x509" "$1/certs/x509_certificate_list"
+}
+
 # version_ge A B: kernel version A (X.Y) is at least B.
 version_ge() {
 	[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]
@@ -238,9 +255,11 @@ run_vm() {
 		"$results/$1/upstream" "$KLP_VENV" >>"$dir/guest.env"
 	# Does the line's kernel trust the klp-rs test key? The kernels klp-rs
 	# builds do (CONFIG_MODULE_SIG_KEY); Debian's stock 7.3 trusts only
-	# Debian's keys.
+	# Debian's keys; a tree of the user's (KDIR) does if the test key's
+	# certificate is among those built into it.
 	case $1:$KLP_KERNEL_VARIANT in
 	6.12:* | 7.3:debug) trusted=1 ;;
+	kdir:*) trusted=$(builtin_cert "$KDIR" "$("$KLP_TOP/scripts/build/sign.sh" --test-key)") ;;
 	*) trusted=0 ;;
 	esac
 	printf "KLP_SIGN_TRUSTED=%s\n" "$trusted" >>"$dir/guest.env"
