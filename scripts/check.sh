@@ -21,9 +21,10 @@
 # results/check/LINE/vm-NAME/.
 #
 # Each of our scripts states what it needs in a header line the runner reads:
-#   # klp-rs-test: cpus=N [cost=N] [order=last] [kernel>=X.Y] [line=L] [variant=debug] [timeout=S]
+#   # klp-rs-test: cpus=N [cost=N] [debug-cost=N] [order=last] [kernel>=X.Y] [line=L] [variant=V] [timeout=S]
 # cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
 # line), its weight when tests are spread over the VMs (default 10);
+# debug-cost: the same on the debug kernels (default 10 times cost);
 # order=last: it runs after the others of its VM (several of them: the
 # heaviest first, so a cheap one such as test-signing.sh, whose enforcement
 # of module signatures cannot be undone, runs after all);
@@ -35,8 +36,9 @@
 # host=1: a host test, run on the host once the first line's VMs are done, as
 # `sh SCRIPT LINE RESULTS/LINE`, printing TAP; it boots guests of its own
 # (test-boot-systemd.sh: systemd as PID 1, which the harness's guests are not).
-# variant=debug: it runs only on the debug kernels (make check-debug);
-# make check leaves it out (it says so in its log, and counts nothing);
+# variant=V: it runs only on the debug kernels (debug: make check-debug) or
+# only on the others (base: make check); the other leaves it out (it says so
+# in its log, and counts nothing);
 # timeout=S: its time limit in the guest, if longer than KLP_TEST_TIMEOUT
 # (default 600 s; scripts/vm/guest-runner.sh).
 set -eu
@@ -73,7 +75,7 @@ mkdir -p "$results"
 
 # The settings the guests get, and nothing else of the host's environment.
 GUEST_SETTINGS="KLP_STRESS_CYCLES KLP_STRESS_SYSCALL_CYCLES KLP_STRESS_SYSCALL_TASKS KLP_COEXIST \
-KLP_TEST_TIMEOUT KLP_TRANSITION_TIMEOUT KLP_GUEST_BUSYBOX"
+KLP_TEST_TIMEOUT KLP_TRANSITION_TIMEOUT KLP_GUEST_BUSYBOX KLP_FAULT_SERIES KLP_FAULT_MAX"
 
 # The two VMs of a line boot side by side, one per host core (QEMU's TCG runs
 # each single-threaded):
@@ -171,10 +173,12 @@ plan_line() {
 				log "$line: $name runs on the $only line only"
 				continue
 			fi
-			# A test of the debug kernels only: make check leaves it out.
+			# A test of one variant only (debug: make check-debug; base:
+			# make check): the other leaves it out.
 			variant=$(header "$test" variant '')
 			if [ -n "$variant" ] && [ "$variant" != "$KLP_KERNEL_VARIANT" ]; then
-				log "$line: $name runs only in make check-$variant"
+				case $variant in base) where='make check' ;; *) where=make\ check-$variant ;; esac
+				log "$line: $name runs only in $where"
 				continue
 			fi
 			# A host test boots its own guests: run on the host after the
@@ -188,7 +192,9 @@ plan_line() {
 			entry=$test
 			limit=$(header "$test" timeout '')
 			[ -z "$limit" ] || entry=limit:$limit:$test
-			printf '%s %s %s %s %s\n' "$(header "$test" cost 10)" "$(header "$test" cpus 1)" \
+			cost=$(header "$test" cost 10)
+			[ "$KLP_KERNEL_VARIANT" = base ] || cost=$(header "$test" debug-cost $((cost * 10)))
+			printf '%s %s %s %s %s\n' "$cost" "$(header "$test" cpus 1)" \
 				"$(header "$test" order normal)" "$entry" "$name" >>"$dir/plan"
 			;;
 		esac
@@ -236,6 +242,7 @@ plan_upstream() {
 	test-kprobe) cost=8 ;;
 	*) cost=4 ;;
 	esac
+	[ "$KLP_KERNEL_VARIANT" = base ] || cost=$((cost * 10))
 	printf '%s %s normal upstream:%s:%s upstream-%s-%s\n' "$cost" "$cpus" "$1" "$2" "$1" \
 		"$(basename "$2" .sh)" >>"$dir/plan"
 }

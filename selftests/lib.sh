@@ -48,6 +48,16 @@ fail() {
 	diag "$@"
 }
 
+# todo DESC REASON [WHY...]: a case that fails for a known bug outside
+# klp-rs, with TAP's TODO directive: reported with its reason, and counted
+# neither as passed nor as failed (scripts/tap/summary.sh).
+todo() {
+	tap_count=$((tap_count + 1))
+	printf 'not ok %d - %s # TODO %s\n' "$tap_count" "$1" "$2"
+	shift 2
+	diag "$@"
+}
+
 # expect_eq DESC EXPECTED ACTUAL
 expect_eq() {
 	if [ "$2" = "$3" ]; then
@@ -324,6 +334,11 @@ kmemleak_suspects() {
 		cat "$KLP_KMEMLEAK"
 }
 
+# kmemleak_count: the number of objects in the kmemleak report on stdin.
+kmemleak_count() {
+	grep -c '^unreferenced object' || true
+}
+
 # The memory that livepatch_shadow_mod's original dummy_alloc() forgets (the
 # leak that livepatch_shadow_fix1 fixes) is a leak by design, and holds the
 # bytes "leak". kmemleak may report it long after the module is gone, when its
@@ -332,27 +347,56 @@ kmemleak_suspects() {
 # copy stays in a per-CPU slab sheaf: alloc_from_pcs() (mm/slub.c) takes
 # objects[size - 1] and leaves the slot as it was, and kmemleak scans whole
 # sheaves (they are kmalloc'ed). So these leaks are told by what they hold.
+#
+# The known kernel bug (see KLP_KNOWN_BUG below) leaks the ftrace filter of
+# a klp_ops: objects allocated by ftrace_set_filter_ip() under
+# klp_patch_object(), at most 3 per warning of that bug.
 
 # kmemleak_split WHICH: of the kmemleak report on stdin, the leaks by design
-# (WHICH=by-design) or all the others (WHICH=unexpected).
+# (WHICH=by-design), those with the known bug's backtrace (kernel-bug), the
+# rest (other), or all but the leaks by design (unexpected).
 kmemleak_split() {
 	awk -v want="$1" '
 		function flush() {
-			if (blk != "" && (want == "by-design") == (size8 && mark))
+			if (blk == "")
+				return
+			class = size8 && mark ? "by-design" : filter && klp ? "kernel-bug" : "other"
+			if (class == want || (want == "unexpected" && class != "by-design"))
 				print blk
 		}
 		/^unreferenced object/ {
 			flush()
 			blk = $0
 			size8 = /[(]size 8[)]:$/
-			mark = 0
+			mark = filter = klp = 0
 			next
 		}
 		prev ~ /hex dump/ && /^ *6c 65 61 6b / { mark = 1 }
+		/[] ]ftrace_set_filter_ip\+0x/ { filter = 1 }
+		/[] ]klp_patch_object\+0x/ { klp = 1 }
 		{ blk = blk "\n" $0; prev = $0 }
 		END { flush() }'
 }
 
+# A kernel bug that klp-rs's tests meet, reported as TODO where it shows
+# (Documentation/testing.md, "A kernel bug"; the fix:
+# Documentation/upstream/0001-livepatch-free-the-filter-of-a-removed-klp_ops-without-allocating.patch):
+# when a replace's transition completes, the livepatch core removes the
+# replaced patch's ftrace_ops with klp_unpatch_func(), which calls
+# ftrace_set_filter_ip(..., remove=1), and that allocates. If the
+# allocation fails (only under fault injection), it warns at patch.c in
+# __klp_unpatch_object(), and kfree(ops) leaks the filter (kernel-bug above).
+# shellcheck disable=SC2034 # read by the tests and the guest runner that source this
+KLP_KNOWN_BUG='WARNING: (.* at )?kernel/livepatch/patch\.c:[0-9]+ (at )?__klp_unpatch_object\+'
+# The guest's record of each warning of that bug a test met, one line each
+# (the WARNING line without its time stamp), for the host's judgement of
+# the kernel log and of kmemleak's last scan (scripts/tap/summary.sh).
+KLP_KNOWN_BUG_LOG=${KLP_RESULTS:+$KLP_RESULTS/known-kernel-bug.log}
+
+# known_bug_record LINE: records one warning of the known bug.
+known_bug_record() {
+	[ -z "$KLP_KNOWN_BUG_LOG" ] || printf '%s\n' "$1" >>"$KLP_KNOWN_BUG_LOG"
+}
 
 # expect_dmesg_seq DESC REGEX...: kernel log lines since the last dmesg_mark
 # match the REGEXes in this order (other lines may come in between).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=30
+# klp-rs-test: cpus=1 cost=30 debug-cost=450
 # The Debian packages of `make deb` (scripts/build/deb.sh, built by the host
 # into build/deb/) installed with dpkg in a writable overlay of the guest's
 # root (overlay_root: the root itself, the host's or the cached Debian one,

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=500 variant=debug
+# klp-rs-test: cpus=1 cost=2000 variant=debug
 # Injected allocation failures in the loading of each Rust live patch (make
 # check-debug: the debug kernels have the fault-injection framework). For
 # N = 1, 2, 3, ... the N-th allocation made on behalf of the insmod, under
@@ -9,7 +9,10 @@
 # nothing in between (sysfs, /proc/PID/patch_state of every task and what
 # the patched files show agree), the previous patch still works, the module
 # can be removed, and the kernel logged no warning; per series, kmemleak
-# finds nothing. A target module coming under a patch is failed the same
+# finds nothing. One kernel bug is met here, and is reported as TODO, not
+# as a failure: a failure injected in __klp_unpatch_object() (KLP_KNOWN_BUG
+# in lib.sh), with its warning and at most 3 leaks per warning; anything
+# else the kernel reports still fails. A target module coming under a patch is failed the same
 # way in klp_module_coming(); and a replace patch whose transition a busy
 # task holds is loaded, and reversed, under the same injection.
 #
@@ -387,11 +390,13 @@ held_teardown() {
 		disable_patch "$V3" && unload "$V3" && rmmod "$BUSY"
 }
 
-# run_series ID FUNC MODULE KO [PARAM...]: the injection loop of one series.
-# Sets series_summary.
+# run_series ID FUNC MODULE KO [PARAM...]: the injection loop of one series,
+# if KLP_FAULT_SERIES (a list of IDs; default all) has it. Sets
+# series_summary.
 run_series() {
 	id=$1 func=$2 module=$3
 	shift 3
+	case " ${KLP_FAULT_SERIES:-$id} " in *" $id "*) ;; *) return 0 ;; esac
 	series_start=$(date +%s)
 	dmesg_mark
 	if ! out=$("${id}_setup" 2>&1); then
@@ -403,7 +408,7 @@ run_series() {
 		fail "$id: the stack filter on $func()" "no $func in /proc/kallsyms"
 		return 0
 	fi
-	problems='' table='' clean=''
+	problems='' table='' clean='' known=''
 	n=0 refused=0 survived=0 slab=0 page=0 bad=0
 	while [ "$n" -lt "$FAULT_MAX" ] && [ "$bad" -lt 3 ]; do
 		n=$((n + 1))
@@ -435,9 +440,15 @@ run_series() {
 N=$n ($fi_kind, insmod exit $fi_rc: $fi_out): $(printf '%s' "$why" | tr '\n' ';')"
 		fi
 		attempt_log=$(log_since_mark)
-		warnings="$warnings$(log_warnings "N=$n" "$attempt_log")"
+		site=$(fi_site "$attempt_log")
+		if known_bug "$site" "$attempt_log"; then
+			known="$known
+N=$n: $known_line"
+		else
+			warnings="$warnings$(log_warnings "N=$n" "$attempt_log")"
+		fi
 		table="$table
-N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$(fi_site "$attempt_log")")"
+N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$site")"
 		[ -z "$clean" ] || break
 	done
 	fi_attr require-start 0
@@ -460,7 +471,10 @@ N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$(fi_site "$a
 		fail "$id: a load with no failure injected" "still failing at N=$n (KLP_FAULT_MAX=$FAULT_MAX)"
 	fi
 	if [ -n "$warnings" ]; then
-		fail "$id: no kernel warning" "$warnings"
+		fail "$id: no kernel warning" "$warnings" ${known:+"and the known kernel bug's: $known"}
+	elif [ -n "$known" ]; then
+		todo "$id: no kernel warning" "kernel bug: a failed allocation in __klp_unpatch_object() warns" \
+			"(Documentation/testing.md, \"A kernel bug\"):$known"
 	else
 		pass "$id: no kernel warning"
 	fi
@@ -469,6 +483,22 @@ N=$n $fi_kind: $outcome$([ "$fi_kind" = none ] || printf ' at %s' "$(fi_site "$a
 	summary="$summary
 $series_summary"
 }
+
+# known_bug SITE LOG: the failure of one attempt was injected at SITE in
+# __klp_unpatch_object(), and every warning of its kernel log LOG is that
+# known bug's (KLP_KNOWN_BUG). If so, records the warning (known_bug_record),
+# counts it in known_warnings, and sets known_line.
+known_bug() {
+	case $1 in *" < __klp_unpatch_object") ;; *) return 1 ;; esac
+	known_line=$(printf '%s\n' "$2" | grep -E "$KLP_KNOWN_BUG" | head -n 1)
+	[ -n "$known_line" ] || return 1
+	[ "$(printf '%s\n' "$2" | grep -E "$WARNINGS" | grep -Evc "$KLP_KNOWN_BUG")" = 0 ] || return 1
+	[ "$(printf '%s\n' "$2" | grep -Ec "$KLP_KNOWN_BUG")" = 1 ] || return 1
+	known_bug_record "$known_line"
+	known_warnings=$((known_warnings + 1))
+}
+known_warnings=0
+known_leaks=0
 
 # log_warnings WHEN LOG: the warnings in kernel log LOG, after a line that
 # starts with WHEN (nothing if none).
@@ -503,15 +533,32 @@ not() {
 
 # check_leaks WHAT: kmemleak finds nothing since the last kmemleak_clear, but
 # the shadow sample's leaks by design (kmemleak_split), which surface at any
-# time (on 7.3 often minutes after the module is gone).
+# time (on 7.3 often minutes after the module is gone), and the known kernel
+# bug's, at most 3 per warning of it met so far (TODO).
 check_leaks() {
 	[ -w "$KLP_KMEMLEAK" ] || return 0
-	leak_report=$(kmemleak_suspects | kmemleak_split unexpected)
-	leaks=$(printf '%s\n' "$leak_report" | grep -c '^unreferenced object')
-	if [ "$leaks" -eq 0 ]; then
-		pass "kmemleak: no leak after $1"
-	else
+	leak_all=$(kmemleak_suspects)
+	leak_report=$(printf '%s\n' "$leak_all" | kmemleak_split other)
+	leak_bug=$(printf '%s\n' "$leak_all" | kmemleak_split kernel-bug)
+	leaks=$(printf '%s\n' "$leak_report" | kmemleak_count)
+	bug_leaks=$(printf '%s\n' "$leak_bug" | kmemleak_count)
+	if [ $((known_leaks + bug_leaks)) -gt $((3 * known_warnings)) ]; then
+		# more than the known bug explains: they all count
+		leaks=$((leaks + bug_leaks))
+		leak_report="$leak_report
+$leak_bug"
+		bug_leaks=0
+	fi
+	known_leaks=$((known_leaks + bug_leaks))
+	if [ "$leaks" -ne 0 ]; then
 		fail "kmemleak: no leak after $1" "$leaks suspects:" "$(printf '%s\n' "$leak_report" | head -n 60)"
+	elif [ "$bug_leaks" -ne 0 ]; then
+		todo "kmemleak: no leak after $1" \
+			"kernel bug: the ftrace filter of a klp_ops removed in __klp_unpatch_object() leaks" \
+			"$bug_leaks object(s) of the known kernel bug ($known_warnings warning(s) of it so far):" \
+			"$(printf '%s\n' "$leak_bug" | head -n 60)"
+	else
+		pass "kmemleak: no leak after $1"
 	fi
 	kmemleak_clear
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=55
+# klp-rs-test: cpus=1 cost=55 debug-cost=500
 # A live patch and the other ftrace users of the function it patches
 # (cmdline_proc_show): a kprobe event (no post handler), a kprobe with a post
 # handler (test_klp_kprobe), a kretprobe event, the function tracer,

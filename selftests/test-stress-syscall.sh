@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=2 cost=27 order=last
+# klp-rs-test: cpus=2 cost=27 debug-cost=1200 order=last
 # Stress of a system call patch: cycles of load our Rust test_klp_syscall
 # (it patches getpid), wait for the transition, disable, unload, while many
 # processes call getpid in a loop. Every cycle is verified: the transition

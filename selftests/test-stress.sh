@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=2 cost=45
+# klp-rs-test: cpus=2 cost=45 debug-cost=3000
 # Stress: cycles of load v1, replace by v2, replace by v3, disable, unload,
 # while reader processes keep calling the patched functions. Every cycle is
 # verified, and every output a reader saw must be one a patch state explains.
