@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=1 cost=2000 variant=debug
+# klp-rs-test: cpus=1 debug-cost=2000 variant=debug
 # Injected allocation failures in the loading of each Rust live patch (make
 # check-debug: the debug kernels have the fault-injection framework). For
 # N = 1, 2, 3, ... the N-th allocation made on behalf of the insmod, under
