@@ -490,10 +490,12 @@ $series_summary"
 # counts it in known_warnings, and sets known_line.
 known_bug() {
 	case $1 in *" < __klp_unpatch_object") ;; *) return 1 ;; esac
-	known_line=$(printf '%s\n' "$2" | grep -E "$KLP_KNOWN_BUG" | head -n 1)
+	# One pass: the bug's warning exactly once, and no other warning.
+	known_line=$(printf '%s\n' "$2" | BUG=$KLP_KNOWN_BUG WARN=$WARNINGS awk '
+		$0 ~ ENVIRON["BUG"] { n++; line = $0; next }
+		$0 ~ ENVIRON["WARN"] { other = 1 }
+		END { if (n == 1 && !other) print line }')
 	[ -n "$known_line" ] || return 1
-	[ "$(printf '%s\n' "$2" | grep -E "$WARNINGS" | grep -Evc "$KLP_KNOWN_BUG")" = 0 ] || return 1
-	[ "$(printf '%s\n' "$2" | grep -Ec "$KLP_KNOWN_BUG")" = 1 ] || return 1
 	known_bug_record "$known_line"
 	known_warnings=$((known_warnings + 1))
 }
