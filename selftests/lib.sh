@@ -523,8 +523,9 @@ klp_debug() {
 # an overlay of / (read-only: the host's, or the cached Debian root) under a
 # tmpfs that holds every change, with /proc, /sys, /dev and /run/klp-rs's
 # parent bind-mounted from the guest, so that what runs in it (`chroot DIR`)
-# sees the running kernel. Gone at the end of the boot, or with
-# overlay_root_remove DIR.
+# sees the running kernel; and the repository at its own path (the packages
+# in build/deb), bind-mounted where the root's fresh /tmp hides it (a clone
+# in /tmp). Gone at the end of the boot, or with overlay_root_remove DIR.
 overlay_root() {
 	mkdir -p "$1" /tmp/klp-rs-overlay &&
 		mount -t tmpfs -o mode=0755 klp-rs-overlay /tmp/klp-rs-overlay &&
@@ -535,11 +536,14 @@ overlay_root() {
 		mount --rbind /sys "$1/sys" &&
 		mount --rbind /dev "$1/dev" &&
 		mount -t tmpfs -o mode=0755 klp-rs-run "$1/run" &&
-		mount -t tmpfs -o mode=1777 klp-rs-tmp "$1/tmp"
+		mount -t tmpfs -o mode=1777 klp-rs-tmp "$1/tmp" &&
+		{ [ -d "$1$KLP_TOP/selftests" ] ||
+			{ mkdir -p "$1$KLP_TOP" && mount --bind "$KLP_TOP" "$1$KLP_TOP"; }; }
 }
 
 # overlay_root_remove DIR: unmounts what overlay_root mounted.
 overlay_root_remove() {
+	! mountpoint -q "$1$KLP_TOP" || umount "$1$KLP_TOP"
 	for dir in tmp run dev sys proc; do
 		umount -R "$1/$dir" 2>/dev/null || umount -l "$1/$dir" 2>/dev/null
 	done
