@@ -331,12 +331,15 @@ for line in $(printf '%s\n' $KLP_LINES | sort -rV); do
 	vms="$vms $last_vms"
 done
 
+# They run at a lower priority (nice): the guests, whose time limits run
+# while the host compiles, are what make check waits for.
 [ -z "$host_tests" ] || step "4/5: host tests (static checks, cargo tests), beside the VMs"
 # shellcheck disable=SC2086 # a list of line names
 if [ -n "$host_tests" ]; then
-	"$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
-	"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" klpctl-cargo-test
-	"$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klp-post-link" "$results" \
+	nice -n 10 "$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
+	nice -n 10 "$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" \
+		klpctl-cargo-test
+	nice -n 10 "$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klp-post-link" "$results" \
 		klp-post-link-cargo-test
 fi
 # The host tests of the lines (host=1): each boots guests of its own, once
