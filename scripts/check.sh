@@ -331,16 +331,20 @@ for line in $(printf '%s\n' $KLP_LINES | sort -rV); do
 	vms="$vms $last_vms"
 done
 
-# They run at a lower priority (nice): the guests, whose time limits run
-# while the host compiles, are what make check waits for.
+# They run in the background at a lower priority (nice): the guests, whose
+# time limits run while the host compiles, are what make check waits for.
+host_job=
 [ -z "$host_tests" ] || step "4/5: host tests (static checks, cargo tests), beside the VMs"
 # shellcheck disable=SC2086 # a list of line names
 if [ -n "$host_tests" ]; then
-	nice -n 10 "$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
-	nice -n 10 "$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" \
-		klpctl-cargo-test
-	nice -n 10 "$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klp-post-link" "$results" \
-		klp-post-link-cargo-test
+	(
+		nice -n 10 "$KLP_TOP/scripts/static-checks.sh" "$results" static-checks $KLP_LINES
+		nice -n 10 "$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klpctl" "$results" \
+			klpctl-cargo-test
+		nice -n 10 "$KLP_TOP/scripts/tap/cargo-test.sh" "$KLP_TOP/tools/klp-post-link" \
+			"$results" klp-post-link-cargo-test
+	) &
+	host_job=$!
 fi
 # The host tests of the lines (host=1): each boots guests of its own, once
 # the VMs of the line started last are done (the shortest: a core is free
@@ -359,8 +363,8 @@ for line in $KLP_LINES; do
 		echo "$rc" >"$results/$line/$name.rc"
 	done <"$results/$line/host-tests"
 done
-for vm in $vms; do
-	wait "$vm" || true
+for job in $vms $host_job; do
+	wait "$job" || true
 done
 
 step "5/5: results (kept in $results)"
