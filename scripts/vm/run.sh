@@ -17,7 +17,7 @@
 #
 # vng's exit status is not trusted (it can exit 255 after a clean run): the
 # caller judges from the files in RESULTS_DIR. This script only reports a
-# time-out (KLP_VM_TIMEOUT seconds, default 3600) and a kernel panic.
+# time-out (KLP_VM_TIMEOUT seconds, default 4800) and a kernel panic.
 set -eu
 export KLP_LOG_TAG="vm${KLP_VM_NAME:+-$KLP_VM_NAME}"
 # shellcheck source=scripts/common.sh
@@ -37,7 +37,7 @@ systemd=
 [ "${KLP_VM_RW:-0}" != 1 ] || systemd="$systemd --rw"
 results=$2
 shift 2
-timeout=${KLP_VM_TIMEOUT:-3600}
+timeout=${KLP_VM_TIMEOUT:-4800}
 cpus=${KLP_VM_CPUS:-2}
 vng=$KLP_VENV/bin/vng
 # vng runs its helpers (virtme-run, ...) from PATH.
