@@ -90,13 +90,17 @@ playbook() {
 	task_times "$root/tmp/$name.timed"
 }
 # task_times LOG: the seconds each task took, from the time stamps of
-# Ansible's log (ANSIBLE_LOG_PATH), as one # line.
+# Ansible's log (ANSIBLE_LOG_PATH), as one # line; a task that changed
+# something is marked (changed), one that was skipped (skipped).
 task_times() {
 	awk '{ split($2, t, /[:,]/); now = t[1] * 3600 + t[2] * 60 + t[3] + t[4] / 1000 }
 		/\| (TASK|PLAY RECAP) / {
-			if (task != "") out = out sprintf("%s %.0f s; ", task, now - since)
+			if (task != "") out = out sprintf("%s %.0f s%s; ", task, now - since, mark)
 			task = $0; sub(/.*TASK \[/, "", task); sub(/\] \**$/, "", task); since = now
+			mark = ""
 		}
+		/\| changed: / { mark = " (changed)" }
+		/\| skipping: / && mark == "" { mark = " (skipped)" }
 		END { print "# task times: " out }' "$1" 2>/dev/null
 }
 # recap_count KEY: the count of KEY (ok, changed, failed, ...) in $recap.
@@ -117,6 +121,9 @@ expect_ok "the playbook said the patch is enabled" grep -q "$PATCH ($package .*)
 playbook second-run
 expect_eq "the second run exits 0" 0 "$rc"
 expect_eq "the second run changed nothing (PLAY RECAP changed=0)" 0 "$(recap_count changed)"
+expect_ok "... and copied and installed nothing (the versions are installed)" sh -c \
+	"grep -A1 -F -e 'TASK [Copy the packages]' -e 'TASK [Install' /tmp/second-run.log |
+		grep -c '^skipping:' | grep -qx 3"
 expect_eq "the second run failed nowhere" 0 "$(recap_count failed)"
 expect_eq "$PATCH/enabled still reads 1" 1 "$(sysfs_value "$KLP_SYSFS/$PATCH/enabled")"
 
