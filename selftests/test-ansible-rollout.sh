@@ -1,12 +1,13 @@
 #!/bin/sh
 # klp-rs-test: cpus=1 cost=370 line=7.3 variant=base timeout=3600
 # (Every module an Ansible task runs starts Python under the emulator: 15 to
-# 30 s each on a two-core machine. The four runs took 19 minutes alone there,
-# and a first run 992 s beside the other VMs of make check: 1800 s was not
-# enough. Their task times are kept as `# task times:` lines. Its cost: 1156 s
-# in a make check where the other tests ran about 3.2 s per unit of cost. In
-# the next make check its first run alone took over 21 minutes (the 6.12
-# builds, the host tests and the systemd boots beside it): 3600 s.)
+# 50 s each on a two-core machine. The four runs took 19 minutes alone there,
+# and a first run 992 s beside the other VMs of make check, over 21 minutes
+# in another: 3600 s. Their task times are kept as `# task times:` lines.
+# With the 7.3 root cached (scripts/vm/virtme-run) and a second run of two
+# modules, alone: 333, 90, 146 and 306 s, against 420, 134, 201 and 441.
+# Its cost: 1156 s in a make check where the other tests ran about 3.2 s
+# per unit of cost.)
 # The fleet playbook (deploy/ansible/livepatch.yml) run for real with
 # ansible-core from PyPI (the venv /opt/klp-rs/ansible of the Debian 13 root,
 # scripts/kernel/debian-root.sh) against this VM (`connection: local`), in a

@@ -40,8 +40,15 @@ shift 2
 timeout=${KLP_VM_TIMEOUT:-4800}
 cpus=${KLP_VM_CPUS:-2}
 vng=$KLP_VENV/bin/vng
-# vng runs its helpers (virtme-run, ...) from PATH.
-PATH=$KLP_VENV/bin:$PATH
+# vng runs its helpers (virtme-run, ...) from PATH: scripts/vm/virtme-run
+# first, which gives the 9p root that vng's initramfs mounts (the 7.3 line)
+# the cache mode of rootflags below, on a read-only root.
+PATH=$KLP_TOP/scripts/vm:$KLP_VENV/bin:$PATH
+KLP_VM_ROOT_CACHE=
+if [ "${KLP_VM_9P_CACHE:-loose}" != none ] && [ "${KLP_VM_RW:-0}" != 1 ]; then
+	KLP_VM_ROOT_CACHE=${KLP_VM_9P_CACHE:-loose}
+fi
+export KLP_VM_ROOT_CACHE
 [ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup/toolchain.sh"
 
 mkdir -p "$results"
@@ -73,11 +80,13 @@ if [ -n "$accel" ] && [ -n "${KLP_VM_ICOUNT:-}" ]; then
 	qemu_opts="--qemu-opts=-icount shift=$KLP_VM_ICOUNT,sleep=off"
 fi
 
-# The guest's root is the host's file system over 9p, read-only and not
-# changed by the host while the guest runs, so the guest may cache it: with
-# cache=loose a program's pages stay in the guest's page cache instead of
-# being read over 9p at every exec (each exec ~40% faster under TCG). vng
-# passes its own rootflags first; the kernel takes the last one.
+# The guest's root is the host's file system (or the Debian root) over 9p,
+# read-only and not changed by the host while the guest runs, so the guest
+# may cache it: with cache=loose a program's pages stay in the guest's page
+# cache instead of being read over 9p at every exec (each exec ~40% faster
+# under TCG). vng passes its own rootflags first; the kernel takes the last
+# one. (Where vng's initramfs mounts the root, scripts/vm/virtme-run adds
+# the cache mode.)
 # log_buf_len: the tests read the kernel log back from their own marker
 # line on; the stress runs of make check-debug log more than the default
 # 128 KiB buffer holds.
