@@ -44,9 +44,10 @@ vng=$KLP_VENV/bin/vng
 # first, which gives the 9p root that vng's initramfs mounts (the 7.3 line)
 # the cache mode of rootflags below, on a read-only root.
 PATH=$KLP_TOP/scripts/vm:$KLP_VENV/bin:$PATH
+cache=${KLP_VM_9P_CACHE:-loose}
 KLP_VM_ROOT_CACHE=
-if [ "${KLP_VM_9P_CACHE:-loose}" != none ] && [ "${KLP_VM_RW:-0}" != 1 ]; then
-	KLP_VM_ROOT_CACHE=${KLP_VM_9P_CACHE:-loose}
+if [ "$cache" != none ] && [ "${KLP_VM_RW:-0}" != 1 ]; then
+	KLP_VM_ROOT_CACHE=$cache
 fi
 export KLP_VM_ROOT_CACHE
 [ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup/toolchain.sh"
@@ -94,8 +95,8 @@ fi
 # timer check at boot and panic ("IO-APIC + timer doesn't work!"); the
 # kernel's option for virtualised guests skips it.
 append="root=/dev/root log_buf_len=8M no_timer_check"
-if [ "${KLP_VM_9P_CACHE:-loose}" != none ]; then
-	append="$append rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=${KLP_VM_9P_CACHE:-loose}"
+if [ "$cache" != none ]; then
+	append="$append rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=$cache"
 fi
 [ -n "${KLP_VM_APPEND:-}" ] && append="$append $KLP_VM_APPEND"
 
