@@ -1,7 +1,8 @@
 #!/bin/sh
 # klp-rs-test: cpus=1 cost=370 line=7.3 variant=base timeout=3600
-# (Every module an Ansible task runs starts Python under the emulator: 15 to
-# 50 s each on a two-core machine. The four runs took 19 minutes alone there,
+# (Every Ansible task starts Python under the emulator, in the controller and
+# in its module: 15 to 100 s a task on a two-core machine, by the machine
+# and what runs beside the VM. The four runs took 19 minutes alone there,
 # and a first run 992 s beside the other VMs of make check, over 21 minutes
 # in another: 3600 s. Their task times are kept as `# task times:` lines.
 # With the 7.3 root cached (scripts/vm/virtme-run) and a second run of two
