@@ -33,9 +33,11 @@
 # test-boot-systemd.sh: Debian's 7.3 kernel with its Debian 13 root, what a
 # fleet runs); the other lines leave it out (they say so in the log, and
 # count nothing);
-# host=1: a host test, run on the host once the first line's VMs are done, as
-# `sh SCRIPT LINE RESULTS/LINE`, printing TAP; it boots guests of its own
-# (test-boot-systemd.sh: systemd as PID 1, which the harness's guests are not).
+# host=1: a host test, run on the host once the last line's VMs are done
+# (beside the other host tests), as `sh SCRIPT LINE RESULTS/LINE`, printing
+# TAP; it boots guests of its own with systemd as PID 1, which the harness's
+# guests are not (test-boot-systemd.sh; test-ansible-rollout.sh: a managed
+# host that the controller on the host reaches over SSH).
 # variant=V: it runs only on the debug kernels (debug: make check-debug) or
 # only on the others (base: make check); the other leaves it out (it says so
 # in its log, and counts nothing);
@@ -346,24 +348,29 @@ if [ -n "$host_tests" ]; then
 	) &
 	host_job=$!
 fi
-# The host tests of the lines (host=1): each boots guests of its own, once
-# the VMs of the line started last are done (the shortest: a core is free
-# then), while the other lines' VMs go on.
+# The host tests of the lines (host=1): each boots a guest of its own, once
+# the VMs of the line started last are done (the shortest: the cores are
+# shared by fewer guests then), side by side with each other while the other
+# lines' VMs go on.
 for vm in $last_vms; do
 	wait "$vm" || true
 done
+host_vms=
 for line in $KLP_LINES; do
 	[ -s "$results/$line/host-tests" ] || continue
 	while read -r test; do
 		name=$(basename "$test" .sh)
 		step "3/5: $line/$name (a host test: it boots its own guests)"
-		rc=0
-		sh "$test" "$line" "$results/$line" >"$results/$line/$name.tap" \
-			2>"$results/$line/$name.stderr" || rc=$?
-		echo "$rc" >"$results/$line/$name.rc"
+		(
+			rc=0
+			sh "$test" "$line" "$results/$line" >"$results/$line/$name.tap" \
+				2>"$results/$line/$name.stderr" || rc=$?
+			echo "$rc" >"$results/$line/$name.rc"
+		) &
+		host_vms="$host_vms $!"
 	done <"$results/$line/host-tests"
 done
-for job in $vms $host_job; do
+for job in $vms $host_vms $host_job; do
 	wait "$job" || true
 done
 

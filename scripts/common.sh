@@ -38,9 +38,8 @@ KLP_BINDGEN=${BINDGEN:-$KLP_CACHE/tools/bin/bindgen}
 KLP_RUSTC=${RUSTC:-/usr/bin/rustc}
 KLP_RUSTDOC=${RUSTDOC:-/usr/bin/rustdoc}
 KLP_VENV=$KLP_CACHE/venv
-# ansible-core from PyPI: in the host's venv (scripts/setup/toolchain.sh) and
-# in the Debian 13 root (scripts/kernel/debian-root.sh), where the fleet
-# playbook's test runs it in the 7.3 guest.
+# ansible-core from PyPI in the host's venv (scripts/setup/toolchain.sh): the
+# controller of the fleet playbook's test, which reaches a 7.3 guest over SSH.
 KLP_ANSIBLE_CORE_VERSION=2.19.14
 KLP_KERNEL_SOURCE_TARBALL=${KLP_KERNEL_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 # The test kernel's variant: `base` (make check) or `debug` (make check-debug),

@@ -574,3 +574,34 @@ overlay_dirs() {
 		done
 	done
 }
+
+# boot_root WORK LOWER: for a host test that boots a guest with systemd as
+# PID 1 (scripts/vm/run.sh with KLP_VM_SYSTEMD=1 KLP_VM_RW=1 KLP_VM_ROOT=WORK/root):
+# WORK/root, a throw-away overlay of LOWER (the cached Debian 13 root, which
+# stays as it is) with its changes in WORK/upper; systemd as /sbin/init
+# (Debian's root has no systemd-sysv), and the units a test boot does not
+# need masked (getty: vng's command would run there, but the root has no
+# /dev/ttyS0 unit in time; timers; tmpfiles-setup takes a minute over 9p).
+# Removed with boot_root_remove WORK.
+boot_root() {
+	mkdir -p "$1/upper" "$1/work" "$1/root" &&
+		mount -t overlay overlay -o "lowerdir=$2,upperdir=$1/upper,workdir=$1/work" "$1/root" ||
+		return 1
+	ln -sf /usr/lib/systemd/systemd "$1/root/usr/sbin/init"
+	for unit in serial-getty@ttyS0.service getty-static.service getty@tty1.service \
+		systemd-tmpfiles-setup.service systemd-tmpfiles-clean.timer e2scrub_reap.service \
+		e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
+		fstrim.timer dracut-shutdown.service systemd-update-utmp.service; do
+		ln -sf /dev/null "$1/root/etc/systemd/system/$unit"
+	done
+	# A root booted before: the units of a first boot after /usr changed
+	# (ConditionNeedsUpdate: ldconfig, the journal catalog, hwdb; minutes
+	# under the emulator) have nothing to do.
+	touch "$1/root/etc/.updated" "$1/root/var/.updated"
+}
+
+# boot_root_remove WORK: unmounts boot_root's overlay and removes WORK.
+boot_root_remove() {
+	umount -R "$1/root" 2>/dev/null || umount -l "$1/root" 2>/dev/null
+	rm -rf "$1"
+}

@@ -44,16 +44,9 @@ fi
 
 work=$(mktemp -d /tmp/klp-rs-boot.XXXXXX)
 root=$work/root
-cleanup() {
-	umount "$root/proc" 2>/dev/null
-	umount "$root" 2>/dev/null || umount -l "$root" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'boot_root_remove "$work"' EXIT
 trap 'exit 1' INT TERM
-mkdir -p "$work/upper" "$work/work" "$root"
-if ! out=$(mount -t overlay overlay \
-	-o "lowerdir=$line_root,upperdir=$work/upper,workdir=$work/work" "$root" 2>&1); then
+if ! out=$(boot_root "$work" "$line_root" 2>&1); then
 	fail "an overlay of the Debian root" "$out"
 	tap_end
 	exit
@@ -71,17 +64,7 @@ expect_ok "klpctl.service is enabled" \
 	test -L "$root/etc/systemd/system/multi-user.target.wants/klpctl.service"
 expect_ok "the patch is installed for $release" test -f "$root/var/lib/klp-rs/$release/$PATCH.ko"
 
-# The test's side of the root: systemd as /sbin/init (Debian's root has no
-# systemd-sysv), units a test boot does not need masked (getty: vng's
-# command would run there, but the root has no /dev/ttyS0 unit in time;
-# timers; tmpfiles-setup takes a minute over 9p), and the check unit.
-ln -sf /usr/lib/systemd/systemd "$root/usr/sbin/init"
-for unit in serial-getty@ttyS0.service getty-static.service getty@tty1.service \
-	systemd-tmpfiles-setup.service systemd-tmpfiles-clean.timer e2scrub_reap.service \
-	e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer \
-	fstrim.timer dracut-shutdown.service systemd-update-utmp.service; do
-	ln -sf /dev/null "$root/etc/systemd/system/$unit"
-done
+# The test's side of the root (boot_root made the rest): the check unit.
 cat >"$root/etc/systemd/system/klp-rs-boot-check.service" <<-EOF
 	[Unit]
 	Description=klp-rs boot test: record what klpctl.service did, then power off

@@ -18,10 +18,10 @@
 #     trixie-backports, as Debian signed it), its headers package
 #     (Module.symvers, .config, vmlinux for BTF) and linux-source-7.3;
 #   - what the tests run in the guest: bash, kmod, procps, util-linux,
-#     busybox; python3-apt for Ansible's apt module, and ansible-core from
-#     PyPI in the venv /opt/klp-rs/ansible (selftests/test-ansible-rollout.sh
-#     runs the fleet playbook with it inside the 7.3 guest: the host's venv
-#     is made by the host's Python, which this root does not have).
+#     busybox; for a managed host of the fleet playbook
+#     (selftests/test-ansible-rollout.sh: ansible-playbook on the host, the
+#     controller, reaches the booted root over SSH): openssh-server, and
+#     python3-apt for Ansible's apt module.
 # The root is kept in $KLP_CACHE/debian13/<hash of the package lists>/root; a
 # finished one has a stamp file and is reused at once.
 set -eu
@@ -37,8 +37,8 @@ KLP_DEBIAN_SERIES=${KLP_DEBIAN_SERIES:-7.3}
 BUILD_PACKAGES="rustc rust-src bindgen libclang-19-dev gcc-14 make bc flex bison \
 pahole libelf-dev libssl-dev openssl xz-utils cpio python3 rustfmt rsync \
 clang-19 lld-19 llvm-19"
-GUEST_PACKAGES="bash kmod procps util-linux busybox-static iproute2 jq python3-apt python3-venv \
-ca-certificates"
+GUEST_PACKAGES="bash kmod procps util-linux busybox-static iproute2 jq python3-apt \
+openssh-server ca-certificates"
 # Bumped when the way the root is made changes (the packages are in the key).
 ROOT_FORMAT=1
 
@@ -48,27 +48,6 @@ archive() {
 	# shellcheck disable=SC2016 # apt's own $(...) fields
 	apt-get indextargets --format '$(REPO_URI) $(LABEL)' 'Created-By: Packages' |
 		awk -v label="$1" '$2 == label { print $1; exit }'
-}
-
-# install_ansible ROOT: ansible-core from PyPI in the venv /opt/klp-rs/ansible
-# of ROOT. The host's pip downloads the wheels for the root's Python (the
-# host's pip knows this machine's way to PyPI: its proxy, its certificates),
-# the root's pip installs them without an index.
-install_ansible() {
-	python=$(chroot "$1" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-	wheels=$1/tmp/klp-rs-wheels
-	"$KLP_VENV/bin/pip" download --quiet --disable-pip-version-check --only-binary=:all: \
-		--implementation cp --python-version "$python" --platform manylinux_2_34_x86_64 \
-		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-		--platform manylinux2014_x86_64 --dest "$wheels" \
-		"ansible-core==$KLP_ANSIBLE_CORE_VERSION" >&2 ||
-		die "could not download ansible-core $KLP_ANSIBLE_CORE_VERSION for Python $python"
-	chroot "$1" python3 -m venv /opt/klp-rs/ansible
-	chroot "$1" env -u PIP_FIND_LINKS /opt/klp-rs/ansible/bin/pip install --quiet \
-		--disable-pip-version-check --no-index --find-links /tmp/klp-rs-wheels \
-		"ansible-core==$KLP_ANSIBLE_CORE_VERSION" >&2 ||
-		die "could not install ansible-core in the Debian root"
-	rm -rf "$wheels"
 }
 
 make_root() {
@@ -99,7 +78,6 @@ make_root() {
 		"deb ${main} trixie-updates main" \
 		"deb ${security} trixie-security main" \
 		"deb ${main} trixie-backports main" >&2
-	install_ansible "$dir.tmp"
 	mv "$dir.tmp" "$dir"
 	# Roots made by other versions of this script are not used any more.
 	for old in "$KLP_CACHE"/debian13/*/; do
@@ -108,7 +86,7 @@ make_root() {
 }
 
 # shellcheck disable=SC2086 # the package lists, one package per word
-hash=$(printf '%s\n' "$ROOT_FORMAT $KLP_DEBIAN_SERIES ansible-core==$KLP_ANSIBLE_CORE_VERSION" \
+hash=$(printf '%s\n' "$ROOT_FORMAT $KLP_DEBIAN_SERIES" \
 	$BUILD_PACKAGES $GUEST_PACKAGES |
 	sha256sum | cut -c1-12)
 top=$KLP_CACHE/debian13/$hash

@@ -7,6 +7,7 @@
 #                    rustfmt, kernel build tools, qemu, linux-source-6.12,
 #                    mmdebstrap (the Debian 13 root of the 7.3 line), rsync,
 #                    openssl (module signing keys, scripts/build/sign.sh),
+#                    openssh-client (the fleet test's controller),
 #                    and the linter: every tool a check uses
 #   bindgen-cli      from crates.io into $KLP_CACHE/tools (Debian's is too old)
 #   virtme-ng        from PyPI into the venv $KLP_CACHE/venv
@@ -23,7 +24,8 @@ VIRTME_NG_VERSION=1.42
 APT_PACKAGES="rustc-web rust-web-src rustfmt-web clang-19 lld-19 llvm-19 libclang-19-dev \
 flex bison bc make gcc libc6-dev libelf-dev libssl-dev openssl cpio kmod xz-utils \
 qemu-system-x86 python3-venv python3-pip linux-source-6.12 busybox-static \
-procps rsync mmdebstrap shellcheck binutils dpkg-dev fakeroot lintian python3-apt jq"
+procps rsync mmdebstrap shellcheck binutils dpkg-dev fakeroot lintian python3-apt jq \
+openssh-client"
 
 missing_packages() {
 	for pkg in $APT_PACKAGES; do

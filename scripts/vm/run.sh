@@ -32,6 +32,11 @@ line_setup "$1"
 # is up, and the guest powers off after it).
 [ -z "${KLP_VM_ROOT:-}" ] || line_root=$KLP_VM_ROOT
 # KLP_VM_RW=1 mounts that root read-write (a throw-away copy only).
+# KLP_VM_SSH_PORT=PORT gives the guest a network card on QEMU's user network
+# (the guest is 10.0.2.15, the host 10.0.2.2; its root must set the address),
+# with the host's 127.0.0.1:PORT forwarded to the guest's port 22: a
+# controller on the host reaches the guest's sshd there
+# (test-ansible-rollout.sh).
 systemd=
 [ "${KLP_VM_SYSTEMD:-0}" != 1 ] || systemd=--systemd
 [ "${KLP_VM_RW:-0}" != 1 ] || systemd="$systemd --rw"
@@ -42,13 +47,11 @@ cpus=${KLP_VM_CPUS:-2}
 vng=$KLP_VENV/bin/vng
 # vng runs its helpers (virtme-run, ...) from PATH: scripts/vm/virtme-run
 # first, which gives the 9p root that vng's initramfs mounts (the 7.3 line)
-# the cache mode of rootflags below, on a read-only root.
+# the cache mode of rootflags below.
 PATH=$KLP_TOP/scripts/vm:$KLP_VENV/bin:$PATH
 cache=${KLP_VM_9P_CACHE:-loose}
 KLP_VM_ROOT_CACHE=
-if [ "$cache" != none ] && [ "${KLP_VM_RW:-0}" != 1 ]; then
-	KLP_VM_ROOT_CACHE=$cache
-fi
+[ "$cache" = none ] || KLP_VM_ROOT_CACHE=$cache
 export KLP_VM_ROOT_CACHE
 [ -x "$vng" ] || die "virtme-ng is not installed ($vng); run scripts/setup/toolchain.sh"
 
@@ -81,9 +84,16 @@ if [ -n "$accel" ] && [ -n "${KLP_VM_ICOUNT:-}" ]; then
 	qemu_opts="--qemu-opts=-icount shift=$KLP_VM_ICOUNT,sleep=off"
 fi
 
+net_opts=
+if [ -n "${KLP_VM_SSH_PORT:-}" ]; then
+	net_opts="--qemu-opts=-netdev user,id=klp-net,hostfwd=tcp:127.0.0.1:$KLP_VM_SSH_PORT-:22"
+	net_opts="$net_opts -device virtio-net-pci,netdev=klp-net"
+fi
+
 # The guest's root is the host's file system (or the Debian root) over 9p,
-# read-only and not changed by the host while the guest runs, so the guest
-# may cache it: with cache=loose a program's pages stay in the guest's page
+# not changed by the host while the guest runs (read-only; a read-write one,
+# KLP_VM_RW=1, is a throw-away overlay that the host reads only after the
+# guest has powered off, and synced), so the guest may cache it: with cache=loose a program's pages stay in the guest's page
 # cache instead of being read over 9p at every exec (each exec ~40% faster
 # under TCG). vng passes its own rootflags first; the kernel takes the last
 # one. (Where vng's initramfs mounts the root, scripts/vm/virtme-run adds
@@ -95,6 +105,8 @@ fi
 # timer check at boot and panic ("IO-APIC + timer doesn't work!"); the
 # kernel's option for virtualised guests skips it.
 append="root=/dev/root log_buf_len=8M no_timer_check"
+# net.ifnames=0: the network card is eth0, whatever its PCI slot.
+[ -z "$net_opts" ] || append="$append net.ifnames=0"
 if [ "$cache" != none ]; then
 	append="$append rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=$cache"
 fi
@@ -136,7 +148,7 @@ start=$(date +%s)
 	# shellcheck disable=SC2086 # $accel, $root_opts, $systemd: options without spaces
 	with_repo timeout -k 10 "$timeout" "$vng" --run "$line_image" $accel $root_opts $systemd \
 		--cpus "$cpus" --memory 1G --force-9p --append "$append" --verbose \
-		--rwdir="$rwdir" --exec "$*" ${qemu_opts:+"$qemu_opts"} </dev/null
+		--rwdir="$rwdir" --exec "$*" ${qemu_opts:+"$qemu_opts"} ${net_opts:+"$net_opts"} </dev/null
 	echo $? >"$results/vng.rc"
 	# The host CPU time of vng and QEMU (user + system, in seconds): what
 	# the guest cost the host, whatever else shared its cores. (`times`
