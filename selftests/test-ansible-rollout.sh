@@ -43,7 +43,7 @@ playbook=$KLP_TOP/deploy/ansible/livepatch.yml
 tap_begin "Ansible over SSH: the fleet playbook installs the patch, changes nothing the second time, reverts on failure"
 line_setup "$line" >/dev/null
 release=$line_release
-# The modules' paths in the guest: the repository is at its host path there.
+# The built modules of the line (sample_ko).
 KLP_MODULES=$(line_build_dir "$line")
 debs=$KLP_TOP/build/deb
 klpctl_deb=$(find "$debs" -name 'klpctl_*_amd64.deb' 2>/dev/null | sort | tail -n 1)
@@ -225,9 +225,16 @@ expect_ok "... and copied and installed nothing (the versions are installed)" sh
 expect_eq "the second run failed nowhere" 0 "$(recap_count failed)"
 expect_eq "$PATCH/enabled still reads 1" 1 "$(enabled "$PATCH")"
 
+# The modules of the failure runs, copied to the managed host as an
+# administrator would (the repository is not there when it is a clone under
+# /tmp: the guest's own /tmp hides it).
+for mod in "$DEMO" "$BUSY"; do
+	vm "cat >/var/tmp/$mod.ko" <"$(sample_ko "$mod")"
+done
+
 # A failure on the host: another patch installed for this kernel but not
 # loaded makes `klpctl check` exit 10; the playbook must revert the host.
-vm klpctl install "$(sample_ko "$DEMO")" >/dev/null 2>&1
+expect_ok "klpctl install of another patch on the managed host" vm klpctl install "/var/tmp/$DEMO.ko"
 # klpctl is installed: the failure runs leave its package out.
 klpctl='' playbook failing-run
 expect_fail "a run where klpctl check fails exits non-zero" test "$rc" -eq 0
@@ -242,7 +249,8 @@ vm klpctl uninstall "$DEMO" >/dev/null 2>&1
 # A stalled transition: livepatch_callbacks_busymod keeps a kworker asleep
 # in busymod_work_func(), which livepatch_callbacks_demo patches; the
 # playbook must report it with its blocker and revert the host.
-vm insmod "$(sample_ko "$BUSY")" block_transition=Y
+expect_ok "insmod $BUSY block_transition=Y on the managed host" \
+	vm insmod "/var/tmp/$BUSY.ko" block_transition=Y
 loop_until 30 vm "dmesg | grep -q 'busymod_work_func enter'" || true
 deb=$demo_deb klpctl='' timeout=2 playbook stalled-run
 expect_fail "a run whose transition stalls exits non-zero" test "$rc" -eq 0
