@@ -123,16 +123,16 @@ printf '[fleet]\nthis-vm ansible_host=127.0.0.1 ansible_port=%s ansible_user=roo
 vm() {
 	ssh -F "$work/ssh_config" managed-host "$@"
 }
-# vm_up: the guest's sshd answers (or the guest is gone: nothing to wait for).
-vm_up() {
-	kill -0 "$vm_pid" 2>/dev/null || return 0
-	vm true 2>/dev/null && return 0
-	sleep 1
-	return 1
-}
 # vm_gone: the guest has powered off.
 vm_gone() {
 	! kill -0 "$vm_pid" 2>/dev/null
+}
+# vm_up: the guest's sshd answers (or the guest is gone: nothing to wait for).
+vm_up() {
+	vm_gone && return 0
+	vm true 2>/dev/null && return 0
+	sleep 1
+	return 1
 }
 
 start=$(date +%s)

@@ -93,8 +93,9 @@ fi
 # The guest's root is the host's file system (or the Debian root) over 9p,
 # not changed by the host while the guest runs (read-only; a read-write one,
 # KLP_VM_RW=1, is a throw-away overlay that the host reads only after the
-# guest has powered off, and synced), so the guest may cache it: with cache=loose a program's pages stay in the guest's page
-# cache instead of being read over 9p at every exec (each exec ~40% faster
+# guest has powered off, and synced), so the guest may cache it: with
+# cache=loose a program's pages stay in the guest's page cache instead of
+# being read over 9p at every exec (each exec ~40% faster
 # under TCG). vng passes its own rootflags first; the kernel takes the last
 # one. (Where vng's initramfs mounts the root, scripts/vm/virtme-run adds
 # the cache mode.)
