@@ -284,6 +284,7 @@ line_checks() {
 	printf 'TAP version 13\n# static checks of the klp-rs sources\n'
 
 	shell_files="$(find scripts selftests samples bench -name '*.sh' | sort) .ci/run
+		$(find scripts/vm/boot-services -type f | sort)
 		$(find packaging/debian -type f \( -name 'post*' -o -name 'pre*' \) | sort)"
 	# shellcheck disable=SC2086 # a list of paths without spaces
 	check "shell scripts are shellcheck-clean" "$(shellcheck -x $shell_files 2>&1)"

@@ -111,6 +111,17 @@ append="root=/dev/root log_buf_len=8M no_timer_check"
 if [ "$cache" != none ]; then
 	append="$append rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=$cache"
 fi
+# PATH=...: the guest's init (virtme-ng-init) starts with this PATH in front
+# of its own, and finds the stand-ins of scripts/vm/boot-services for the
+# boot-time systemd-tmpfiles and udev coldplug it would run (see there); the
+# command takes the directory out of its PATH again. A guest booted with
+# systemd runs the real ones.
+boot_services=$KLP_TOP/scripts/vm/boot-services
+command="$*"
+if [ "${KLP_VM_SYSTEMD:-0}" != 1 ]; then
+	append="$append PATH=$boot_services:/usr/sbin:/usr/bin:/sbin:/bin"
+	command="PATH=\${PATH#$boot_services:}; $command"
+fi
 [ -n "${KLP_VM_APPEND:-}" ] && append="$append $KLP_VM_APPEND"
 
 # The 7.3 line boots Debian's kernel with the Debian root as the guest's
@@ -149,7 +160,7 @@ start=$(date +%s)
 	# shellcheck disable=SC2086 # $accel, $root_opts, $systemd: options without spaces
 	with_repo timeout -k 10 "$timeout" "$vng" --run "$line_image" $accel $root_opts $systemd \
 		--cpus "$cpus" --memory 1G --force-9p --append "$append" --verbose \
-		--rwdir="$rwdir" --exec "$*" ${qemu_opts:+"$qemu_opts"} ${net_opts:+"$net_opts"} </dev/null
+		--rwdir="$rwdir" --exec "$command" ${qemu_opts:+"$qemu_opts"} ${net_opts:+"$net_opts"} </dev/null
 	echo $? >"$results/vng.rc"
 	# The host CPU time of vng and QEMU (user + system, in seconds): what
 	# the guest cost the host, whatever else shared its cores. (`times`
