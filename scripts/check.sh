@@ -3,9 +3,8 @@
 # kernel line and the modules for it, run every selftest inside the VMs of
 # each line, and judge the results.
 # `make check-debug` is the same on debug kernels (KLP_KERNEL_VARIANT=debug:
-# lockdep, KASAN, kmemleak, object debugging), with 20 stress cycles (10 of
-# the syscall stress, whose cycles are slower; KLP_STRESS_CYCLES=100
-# KLP_STRESS_SYSCALL_CYCLES=30 is the long soak): the debug build of the 6.12
+# lockdep, KASAN, kmemleak, object debugging), with 100 stress cycles (30 of
+# the syscall stress, whose cycles are slower): the debug build of the 6.12
 # test kernel, and for the 7.3 line a test kernel built from Debian's
 # linux-source-7.3 (Debian's own image has none of these).
 #
@@ -57,8 +56,8 @@ step() {
 results=$KLP_TOP/results/check
 [ "$KLP_KERNEL_VARIANT" = base ] || results=$results-$KLP_KERNEL_VARIANT
 if [ "$KLP_KERNEL_VARIANT" != base ]; then
-	KLP_STRESS_CYCLES=${KLP_STRESS_CYCLES:-20}
-	KLP_STRESS_SYSCALL_CYCLES=${KLP_STRESS_SYSCALL_CYCLES:-10}
+	KLP_STRESS_CYCLES=${KLP_STRESS_CYCLES:-100}
+	KLP_STRESS_SYSCALL_CYCLES=${KLP_STRESS_SYSCALL_CYCLES:-30}
 	KLP_STRESS_SYSCALL_TASKS=${KLP_STRESS_SYSCALL_TASKS:-8}
 	KLP_COEXIST=${KLP_COEXIST:-full}
 	KLP_TEST_TIMEOUT=${KLP_TEST_TIMEOUT:-5400}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: cpus=2 cost=27 debug-cost=400 order=last
+# klp-rs-test: cpus=2 cost=27 debug-cost=1200 order=last
 # Stress of a system call patch: cycles of load our Rust test_klp_syscall
 # (it patches getpid), wait for the transition, disable, unload, while many
 # processes call getpid in a loop. Every cycle is verified: the transition
@@ -7,7 +7,7 @@
 # the replacement (its npids count drops to 0), getpid still returns the
 # right pid, and the unpatching transition ends with the module removable.
 #
-# KLP_STRESS_SYSCALL_CYCLES (default 5; `make check-debug` runs 10) and
+# KLP_STRESS_SYSCALL_CYCLES (default 5; `make check-debug` runs 30) and
 # KLP_STRESS_SYSCALL_TASKS (default 4; `make check-debug` runs 8) set the size.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"

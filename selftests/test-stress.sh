@@ -1,10 +1,10 @@
 #!/bin/sh
-# klp-rs-test: cpus=2 cost=45 debug-cost=600
+# klp-rs-test: cpus=2 cost=45 debug-cost=3000
 # Stress: cycles of load v1, replace by v2, replace by v3, disable, unload,
 # while reader processes keep calling the patched functions. Every cycle is
 # verified, and every output a reader saw must be one a patch state explains.
 #
-# KLP_STRESS_CYCLES (default 5; `make check-debug` runs 20) and
+# KLP_STRESS_CYCLES (default 5; `make check-debug` runs 100) and
 # KLP_STRESS_READERS (default 4) set the size. Readers pause 20 ms between
 # reads, so that under emulation they do not starve the test itself.
 # shellcheck source=selftests/lib.sh
