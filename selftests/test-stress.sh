@@ -8,8 +8,9 @@
 # KLP_STRESS_READERS (default 4) set the size. Readers read with the shell's
 # own `read` and pause half a second between reads: under the emulator a
 # process start costs about 0.1 s of a debug guest's time, and readers that
-# started `cat` and `sleep 0.02` in a loop were half of a cycle's cost (6.12
-# debug guest: 35 s a cycle, 17 s without readers) at fewer reads.
+# started `cat` twice and `sleep 0.02` for each read made a cycle of the 6.12
+# debug guest take 30 s instead of 8 s without readers; with these, 18 s,
+# and 1.6 times as many reads a cycle.
 # shellcheck source=selftests/lib.sh
 . "$(dirname -- "$0")/lib.sh"
 
