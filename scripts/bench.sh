@@ -108,10 +108,7 @@ c_samples() {
 		printf '%s\n' "$line_kdir/samples/livepatch"
 		return
 	fi
-	case $line_root in
-	'') src=$line_kdir/samples/livepatch ;;
-	*) src=$line_root/usr/src/klp-rs/linux-source-${line_release%.*}/samples/livepatch ;;
-	esac
+	src=$line_src/samples/livepatch
 	[ -f "$src/livepatch-sample.c" ] || die "$src: no C livepatch samples in this kernel's source"
 	dir=$1/c-samples
 	mkdir -p "$dir"

@@ -188,6 +188,9 @@ line_build_dir() {
 # line_setup LINE: makes (or reuses) what LINE needs and sets, for it:
 #   line_kdir     the kernel tree modules are built against (a host path)
 #   line_kdir_in  the same tree as line_run's commands see it
+#   line_src      the line's kernel source (its samples and selftests): the
+#                 test kernel's tree, or for Debian's stock kernel the
+#                 linux-source-7.3 that debian-kernel.sh extracted
 #   line_root     the Debian root it builds in and boots with ('' for the host)
 #   line_image    the kernel image the VM boots
 #   line_release  the kernel release (uname -r)
@@ -203,6 +206,7 @@ line_setup() {
 		line_image=$line_kdir/arch/x86/boot/bzImage
 		line_release=$(cat "$line_kdir/include/config/kernel.release")
 		line_vars=$(kbuild_vars)
+		line_src=$line_kdir
 		;;
 	kdir)
 		line_root=
@@ -210,6 +214,7 @@ line_setup() {
 		line_image=$line_kdir/arch/x86/boot/bzImage
 		line_release=$(cat "$line_kdir/include/config/kernel.release")
 		line_vars=$(kdir_kbuild_vars "$line_kdir")
+		line_src=$line_kdir
 		;;
 	7.3)
 		line_root=$("$KLP_TOP/scripts/kernel/debian-root.sh")
@@ -218,11 +223,13 @@ line_setup() {
 			line_release=$(cat "$line_root/etc/klp-rs-kernel-release")
 			line_image=$line_root/boot/vmlinuz-$line_release
 			line_vars=$(debian_kbuild_vars "$line_release")
+			line_src=$line_root/usr/src/klp-rs/linux-source-${line_release%.*}
 		else
 			line_kdir=$("$KLP_TOP/scripts/kernel/test-kernel.sh" 7.3)
 			line_release=$(cat "$line_kdir/include/config/kernel.release")
 			line_image=$line_kdir/arch/x86/boot/bzImage
 			line_vars=$(debian_clang_vars)
+			line_src=$line_kdir
 		fi
 		;;
 	*) die "unknown kernel line '$1' (known: 6.12 7.3, and kdir with KDIR=...)" ;;

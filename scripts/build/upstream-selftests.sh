@@ -33,11 +33,7 @@ export KLP_LOG_TAG=upstream
 [ $# -eq 2 ] || die "usage: $0 LINE OUT"
 line_setup "$1"
 out=$2
-case $1 in
-6.12 | kdir) src=$line_kdir ;;
-*) src=$line_root/usr/src/klp-rs/linux-source-${line_release%.*} ;;
-esac
-src=$src/tools/testing/selftests/livepatch
+src=$line_src/tools/testing/selftests/livepatch
 [ -f "$src/functions.sh" ] || die "$src: no livepatch selftests in this kernel tree"
 mkdir -p "$out"
 printf '%s\n' "$line_release" >"$out/release"
