@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: host=1 line=7.3 cost=200
+# klp-rs-test: host=1 line=7.3 variant=base cost=200
 # klpctl.service at a real boot, with systemd as PID 1: Debian's 7.3 kernel
 # booted (vng --systemd) with a throw-away overlay of the cached Debian 13
 # root as its root (read-write; the cached root stays as it is), into which
