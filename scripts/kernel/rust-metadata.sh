@@ -26,7 +26,7 @@ log "packing the Rust metadata of $line_release into $tarball"
 # (the directory its Makefile includes).
 common=$(sed -n 's|^include \(.*\)/Makefile$|\1|p' "$line_root/usr/src/linux-headers-$line_release/Makefile")
 [ -n "$common" ] || die "cannot find the common headers directory of linux-headers-$line_release"
-source_dir=/usr/src/klp-rs/linux-source-${line_release%.*}
+source_dir=${line_src#"$line_root"}
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 (cd "$line_kdir" && find rust -maxdepth 1 \( -name '*.rmeta' -o -name '*.so' \) -print &&
