@@ -33,8 +33,8 @@
 # test-boot-systemd.sh: Debian's 7.3 kernel with its Debian 13 root, what a
 # fleet runs); the other lines leave it out (they say so in the log, and
 # count nothing);
-# host=1: a host test, run on the host once the last line's VMs are done
-# (beside the other host tests), as `sh SCRIPT LINE RESULTS/LINE`, printing
+# host=1: a host test, run on the host as soon as its line's VMs have
+# started (beside them), as `sh SCRIPT LINE RESULTS/LINE`, printing
 # TAP; it boots guests of its own with systemd as PID 1, which the harness's
 # guests are not (test-boot-systemd.sh; test-ansible-rollout.sh: a managed
 # host that the controller on the host reaches over SSH).
@@ -277,6 +277,27 @@ run_vm() {
 		sed -u "s|^klp-rs: |[$1/$2] |"
 }
 
+# run_host_tests LINE: the host tests of LINE (host=1), in the background,
+# side by side. Each boots a guest of its own (systemd as PID 1: a whole
+# boot, then a long wait for sshd or the boot's services), so they start as
+# soon as their line's packages are built, beside the line's VMs: started
+# once the VMs were done, they were the last minutes of make check alone, a
+# core idle.
+run_host_tests() {
+	[ -s "$results/$1/host-tests" ] || return 0
+	while read -r test; do
+		name=$(basename "$test" .sh)
+		step "3/5: $1/$name (a host test: it boots its own guests)"
+		(
+			rc=0
+			sh "$test" "$1" "$results/$1" >"$results/$1/$name.tap" \
+				2>"$results/$1/$name.stderr" || rc=$?
+			echo "$rc" >"$results/$1/$name.rc"
+		) &
+		host_vms="$host_vms $!"
+	done <"$results/$1/host-tests"
+}
+
 step "1/5: toolchain"
 "$KLP_TOP/scripts/setup/toolchain.sh"
 # The kernels of the lines side by side: on a new machine the Debian root is
@@ -306,7 +327,7 @@ step "2/5: klpctl and its package"
 # The host tests run meanwhile.
 names=
 vms=
-last_vms=
+host_vms=
 # shellcheck disable=SC2086 # a list of line names
 for line in $(printf '%s\n' $KLP_LINES | sort -rV); do
 	step "2/5: line $line: modules, the kernel's livepatch selftests, packages"
@@ -327,10 +348,10 @@ for line in $(printf '%s\n' $KLP_LINES | sort -rV); do
 	done
 	step "3/5: line $line: $(wc -l <"$results/$line/plan") test script(s) in 2 VMs"
 	run_vm "$line" smp 2 &
-	last_vms=$!
+	vms="$vms $!"
 	run_vm "$line" main "$main_cpus" &
-	last_vms="$last_vms $!"
-	vms="$vms $last_vms"
+	vms="$vms $!"
+	run_host_tests "$line"
 done
 
 # They run in the background at a lower priority (nice): the guests, whose
@@ -348,28 +369,6 @@ if [ -n "$host_tests" ]; then
 	) &
 	host_job=$!
 fi
-# The host tests of the lines (host=1): each boots a guest of its own, once
-# the VMs of the line started last are done (the shortest: the cores are
-# shared by fewer guests then), side by side with each other while the other
-# lines' VMs go on.
-for vm in $last_vms; do
-	wait "$vm" || true
-done
-host_vms=
-for line in $KLP_LINES; do
-	[ -s "$results/$line/host-tests" ] || continue
-	while read -r test; do
-		name=$(basename "$test" .sh)
-		step "3/5: $line/$name (a host test: it boots its own guests)"
-		(
-			rc=0
-			sh "$test" "$line" "$results/$line" >"$results/$line/$name.tap" \
-				2>"$results/$line/$name.stderr" || rc=$?
-			echo "$rc" >"$results/$line/$name.rc"
-		) &
-		host_vms="$host_vms $!"
-	done <"$results/$line/host-tests"
-done
 for job in $vms $host_vms $host_job; do
 	wait "$job" || true
 done

@@ -204,12 +204,22 @@ user_kdir_checks() {
 	# headers Makefile names that path; its scripts/ is a link to
 	# linux-kbuild's, which gets target.json), and out again at the end.
 	kdir=/usr/src/linux-headers-$line_release
-	rm -rf "$KLP_TOP/build/kdir"
+	# The modules' build is kept for the next run as long as the metadata
+	# is the same (kbuild follows the sources and the commands, not the
+	# kernel crates' .rmeta files): a new kit, a build from scratch.
+	kit_sum=$(sha256sum "$kit" | cut -d' ' -f1)
+	if [ "$(cat "$KLP_TOP/build/kdir/.klp-rs-kit" 2>/dev/null)" != "$kit_sum" ]; then
+		rm -rf "$KLP_TOP/build/kdir"
+		mkdir -p "$KLP_TOP/build/kdir"
+		printf '%s\n' "$kit_sum" >"$KLP_TOP/build/kdir/.klp-rs-kit"
+	fi
 	tar -C "$line_root$kdir" -xf "$kit"
 	trap remove_kit EXIT
 
 	# A rustc that is not the kernel's: a wrapper that says it is another one.
 	fake=/tmp/klp-rs-other-rustc
+	before=$KLP_TOP/build/kdir/.klp-rs-before
+	: >"$before"
 	# shellcheck disable=SC2016 # the wrapper's own $1 and $@
 	printf '#!/bin/sh\n[ "$1" = --version ] && { echo "rustc 1.85.1 (4eb161250 2025-03-15)"; exit 0; }\nexec rustc "$@"\n' \
 		>"$line_root$fake"
@@ -224,7 +234,7 @@ user_kdir_checks() {
 		not_ok "$what" "$(printf '%s\n' "$made" | tail -n 20)"
 	fi
 	check "7.3 user kdir: and nothing was compiled" \
-		"$(find "$KLP_TOP/build/kdir" -name '*.o' 2>/dev/null | head -n 3)"
+		"$(find "$KLP_TOP/build/kdir" -name '*.o' -newer "$before" 2>/dev/null | head -n 3)"
 
 	what="7.3 user kdir: Debian's headers package + the Rust metadata build every module (make KDIR=...)"
 	if made=$(KLP_ROOT_HIDE=/usr/src/klp-rs in_root "$line_root" env KDIR="$kdir" \

@@ -7,9 +7,10 @@
 #   scripts/build/upstream-selftests.sh LINE OUT
 #
 # The Rust modules must have been built (scripts/build/modules.sh LINE).
+# The C test modules are built, out of tree against the line's kernel with
+# its compilers, in a copy kept between runs (build/upstream/LINE/, beside
+# the Rust modules' build/LINE/), so that kbuild rebuilds only what changed.
 # OUT gets:
-#   c-build/test_modules/   a copy of the C test modules, built out of tree
-#                           against the line's kernel with its compilers
 #   rust/, c/               one run directory per flavour: the upstream
 #                           functions.sh and test-*.sh (copied byte for byte),
 #                           test_klp-call_getpid and test_modules/*.ko of
@@ -40,7 +41,7 @@ printf '%s\n' "$line_release" >"$out/release"
 
 # The C modules: a private copy of test_modules/, built like any external
 # module (`make -C KDIR M=DIR`), so the kernel tree stays untouched.
-cbuild=$out/c-build/test_modules
+cbuild=$KLP_TOP/build/upstream/$(basename "$line_build")/test_modules
 mkdir -p "$cbuild"
 for file in "$src"/test_modules/*; do
 	cmp -s "$file" "$cbuild/$(basename "$file")" || cp "$file" "$cbuild/"

@@ -44,6 +44,15 @@ sed "s|$source_dir|$common|g" "$line_kdir/rust/bindings/.bindings_generated.rs.c
 	die "tools/klp-post-link does not build"
 mkdir -p "$stage/klp-rs"
 cp "$KLP_TOP/tools/klp-post-link/target/release/klp-post-link" "$stage/klp-rs/"
-(cd "$stage" && find . -type f | sed 's|^\./||' | sort) | tar -C "$stage" -cJf "$tarball" -T -
+# Packed again only when what goes in changed (xz takes most of a minute):
+# the digest of the contents is kept beside the tarball.
+digest=$( (cd "$stage" && find . -type f | sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)
+if [ -f "$tarball" ] && [ "$(cat "$tarball.contents" 2>/dev/null)" = "$digest" ]; then
+	log "unchanged since it was packed"
+else
+	rm -f "$tarball.contents"
+	(cd "$stage" && find . -type f | sed 's|^\./||' | sort) | tar -C "$stage" -cJf "$tarball" -T -
+	printf '%s\n' "$digest" >"$tarball.contents"
+fi
 log "$(tar -tJf "$tarball" | wc -l) files, $(du -h "$tarball" | cut -f1)"
 printf '%s\n' "$tarball"
