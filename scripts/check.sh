@@ -262,6 +262,7 @@ run_vm() {
 	printf "KLP_MODULES='%s'\nKLP_GETPID_HELPER='%s'\nKLP_UPSTREAM='%s'\nKLP_VENV='%s'\n" \
 		"$(line_build_dir "$1")" "$results/$1/upstream/test_klp-call_getpid" \
 		"$results/$1/upstream" "$KLP_VENV" >>"$dir/guest.env"
+	printf "KLP_DPKG_DB='%s'\n" "$results/$1/dpkg-db.tar" >>"$dir/guest.env"
 	# Does the line's kernel trust the klp-rs test key? The kernels klp-rs
 	# builds do (CONFIG_MODULE_SIG_KEY); Debian's stock 7.3 trusts only
 	# Debian's keys; a tree of the user's (KDIR) does if the test key's
@@ -275,6 +276,14 @@ run_vm() {
 	KLP_VM_CPUS=$3 KLP_VM_NAME=$1/$2 "$KLP_TOP/scripts/vm/run.sh" "$1" "$dir" \
 		sh "$KLP_TOP/scripts/vm/guest-runner.sh" "$dir" "@$dir/entries.list" 2>&1 |
 		sed -u "s|^klp-rs: |[$1/$2] |"
+}
+
+# pack_dpkg_db LINE: the dpkg database of LINE's guest root (the Debian
+# root, or the host's) packed into results/LINE/dpkg-db.tar, from which
+# test-deb.sh's dpkg reads it (overlay_dpkg_db in selftests/lib.sh): 3 to 8
+# s less a dpkg run under TCG.
+pack_dpkg_db() {
+	(line_setup "$1" 2>/dev/null && tar -C "$line_root/var/lib" -cf "$results/$1/dpkg-db.tar" dpkg)
 }
 
 # run_host_tests LINE: the host tests of LINE (host=1), in the background,
@@ -346,6 +355,7 @@ for line in $(printf '%s\n' $KLP_LINES | sort -rV); do
 		KLP_DEB_LINTIAN=0 "$KLP_TOP/scripts/build/deb.sh" patch "$line" "$patch" >/dev/null ||
 			die "the live patch package $patch of line $line could not be built"
 	done
+	pack_dpkg_db "$line" || die "the dpkg database of line $line's guest could not be packed"
 	step "3/5: line $line: $(wc -l <"$results/$line/plan") test script(s) in 2 VMs"
 	run_vm "$line" smp 2 &
 	vms="$vms $!"
