@@ -84,6 +84,28 @@ if [ -n "$accel" ] && [ -n "${KLP_VM_ICOUNT:-}" ]; then
 	qemu_opts="--qemu-opts=-icount shift=$KLP_VM_ICOUNT,sleep=off"
 fi
 
+# The guest's TSC frequency, given instead of calibrated (tsc_early_khz):
+# under TCG the guest's TSC is the host's, and a guest calibrating it at boot
+# on a busy host can be far off: one of seven guests booted together found
+# "PIT calibration deviates from HPET: 40952 2597681" and, believing the
+# PIT, took the 2.6 GHz TSC for 41 MHz, so its clock ran 63 times too fast
+# and every test timed out. scripts/vm/tsc-khz.c measures the host's (built
+# once into the cache); the kernel still refines it against the HPET after
+# boot. With icount the TSC counts instructions: the guest calibrates it.
+tsc_khz=
+if [ -n "$accel" ] && [ -z "${KLP_VM_ICOUNT:-}" ]; then
+	tsc_src=$KLP_TOP/scripts/vm/tsc-khz.c
+	tsc_bin=$KLP_CACHE/tools/bin/tsc-khz
+	if [ ! -x "$tsc_bin" ] || [ -n "$(find "$tsc_src" -newer "$tsc_bin")" ]; then
+		mkdir -p "$(dirname "$tsc_bin")"
+		if ! cc -O2 -o "$tsc_bin.$$" "$tsc_src"; then
+			die "could not build $tsc_bin"
+		fi
+		mv "$tsc_bin.$$" "$tsc_bin"
+	fi
+	tsc_khz=$("$tsc_bin") || die "$tsc_bin failed"
+fi
+
 net_opts=
 if [ -n "${KLP_VM_SSH_PORT:-}" ]; then
 	net_opts="--qemu-opts=-netdev user,id=klp-net,hostfwd=tcp:127.0.0.1:$KLP_VM_SSH_PORT-:22"
@@ -105,7 +127,7 @@ fi
 # no_timer_check: an emulated guest on a busy host can miss the IO-APIC
 # timer check at boot and panic ("IO-APIC + timer doesn't work!"); the
 # kernel's option for virtualised guests skips it.
-append="root=/dev/root log_buf_len=8M no_timer_check"
+append="root=/dev/root log_buf_len=8M no_timer_check${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 # net.ifnames=0: the network card is eth0, whatever its PCI slot.
 [ -z "$net_opts" ] || append="$append net.ifnames=0"
 if [ "$cache" != none ]; then
