@@ -91,9 +91,10 @@ fi
 # PIT, took the 2.6 GHz TSC for 41 MHz, so its clock ran 63 times too fast
 # and every test timed out. scripts/vm/tsc-khz.c measures the host's (built
 # once into the cache); the kernel still refines it against the HPET after
-# boot. With icount the TSC counts instructions: the guest calibrates it.
+# boot. With icount the TSC counts instructions, and on a host other than
+# x86-64 QEMU's TSC is not the host's: the guest calibrates it.
 tsc_khz=
-if [ -n "$accel" ] && [ -z "${KLP_VM_ICOUNT:-}" ]; then
+if [ -n "$accel" ] && [ -z "${KLP_VM_ICOUNT:-}" ] && [ "$(uname -m)" = x86_64 ]; then
 	tsc_src=$KLP_TOP/scripts/vm/tsc-khz.c
 	tsc_bin=$KLP_CACHE/tools/bin/tsc-khz
 	if [ ! -x "$tsc_bin" ] || [ -n "$(find "$tsc_src" -newer "$tsc_bin")" ]; then
