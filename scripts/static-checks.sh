@@ -52,6 +52,12 @@ tree_key() {
 	git -C "$KLP_TOP" ls-files -z -c -o --exclude-standard |
 		xargs -0 sha256sum 2>/dev/null | sha256sum | cut -c1-16
 }
+# source_key TEXT...: the digest of the tree ($tree, tree_key) and of TEXT
+# (the tools' versions ...); '' where the tree has none.
+source_key() {
+	[ -n "$tree" ] || return 0
+	printf '%s\n' "$tree" "$@" | sha256sum | cut -c1-16
+}
 # kept NAME KEY: true if a pass of NAME was kept with KEY (not '').
 kept() {
 	[ -n "$2" ] && [ "$(head -n 1 "build/static/$1" 2>/dev/null)" = "$2" ]
@@ -68,7 +74,7 @@ keep() {
 }
 # kept_note NAME: the diagnostic line of a kept pass.
 kept_note() {
-	printf '#   as checked before on these sources with these tools (build/static/%s)\n' "$1"
+	printf '#   as checked before with the same inputs (build/static/%s)\n' "$1"
 }
 
 rust_files() {
@@ -303,7 +309,6 @@ remove_kit() {
 		2>/dev/null || true
 }
 
-# line_checks LINE: the checks against the kernel of LINE (set up).
 # layout_key: what the layout of the line's bindings depends on, as a
 # digest: the kernel tree (each cached tree is built once, at a path of its
 # own, and not changed), the bindgen command the kernel build recorded, the
@@ -318,20 +323,19 @@ layout_key() {
 	} | sha256sum | cut -c1-16
 }
 
+# line_checks LINE: the checks against the kernel of LINE (set up).
 line_checks() {
 	what="$1: kernel::bindings lays out the C structures as C does (bindgen's layout assertions)"
-	# A pass is kept in build/LINE/layout-ok, with the digest of what it
-	# depends on (layout_key), and not checked again while that is the
-	# same: bindgen and rustc over all of kernel::bindings take 22 s of CPU
-	# on Debian's 7.3 and 10 s on 6.12, for the same answer each time.
+	# Kept with the digest of what it depends on (layout_key), not of the
+	# sources: bindgen and rustc over all of kernel::bindings take 22 s of
+	# CPU on Debian's 7.3 and 10 s on 6.12, for the same answer each time.
 	key=$(layout_key)
-	if [ "$(cat "$line_build/layout-ok" 2>/dev/null)" = "$key" ]; then
+	if kept "layout-$1" "$key"; then
 		ok "$what"
-		printf '#   as checked before for this kernel, bindgen, rustc and checker (%s)\n' \
-			"${line_build#"$KLP_TOP"/}/layout-ok"
+		kept_note "layout-$1"
 	elif layout=$(line_run "$KLP_TOP/scripts/kernel/check-kernel-bindings.sh" "$line_kdir_in" 2>&1); then
 		check "$what" "$layout"
-		[ -n "$layout" ] || printf '%s\n' "$key" >"$line_build/layout-ok"
+		[ -n "$layout" ] || keep "layout-$1" "$key"
 	else
 		not_ok "$what" "could not check:" "$layout"
 	fi
@@ -341,9 +345,8 @@ line_checks() {
 		"$(klp_relocation_modules)"
 	# The compile tests read the sources, the line's kernel tree and its
 	# compilers (30 objects, 26 s of CPU for both lines).
-	key=$(printf '%s\n' "$tree" "$line_kdir" "$line_vars" \
-		"$(line_run "$(line_var RUSTC | cut -d= -f2-)" --version 2>&1)" | sha256sum | cut -c1-16)
-	[ -n "$tree" ] || key=
+	key=$(source_key "$line_kdir" "$line_vars" \
+		"$(line_run "$(line_var RUSTC | cut -d= -f2-)" --version 2>&1)")
 	if kept "compile-$1" "$key"; then
 		tail -n +2 "build/static/compile-$1" | while read -r desc; do ok "$desc"; done \
 			>"$out.compile"
@@ -367,8 +370,7 @@ line_checks() {
 		$(find scripts/vm/boot-services -type f | sort)
 		$(find packaging/debian -type f \( -name 'post*' -o -name 'pre*' \) | sort)"
 	tree=$(tree_key)
-	key=$(printf '%s\n' "$tree" "$(shellcheck --version)" | sha256sum | cut -c1-16)
-	[ -n "$tree" ] || key=
+	key=$(source_key "$(shellcheck --version)")
 	if kept shellcheck "$key"; then
 		ok "shell scripts are shellcheck-clean"
 		kept_note shellcheck

@@ -2,9 +2,10 @@
 /*
  * tsc-khz: the host's TSC frequency in kHz, measured against
  * CLOCK_MONOTONIC_RAW over 50 ms (the largest of three measurements: the
- * reads are ordered so that a delay between two of them can only lower it). Under TCG the guest's TSC is the host's
- * (QEMU's rdtsc reads the host's), so scripts/vm/run.sh gives the guest
- * this value (tsc_early_khz=) instead of letting it calibrate under load.
+ * reads are ordered so that a delay between two of them can only lower it).
+ * Under TCG the guest's TSC is the host's (QEMU's rdtsc reads the host's),
+ * so scripts/vm/run.sh gives the guest this value (tsc_early_khz=) instead
+ * of letting it calibrate under load.
  */
 #include <stdint.h>
 #include <stdio.h>
