@@ -1,5 +1,5 @@
 #!/bin/sh
-# klp-rs-test: host=1 line=7.3 variant=base
+# klp-rs-test: host=1 line=7.3 variant=base cost=200
 # The fleet playbook (deploy/ansible/livepatch.yml) run as a fleet runs it:
 # ansible-playbook on this machine, the controller (ansible-core from PyPI in
 # the host's venv, scripts/setup/toolchain.sh), over SSH to a managed host:
