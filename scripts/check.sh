@@ -345,7 +345,6 @@ idle() {
 	cpu_now=$(awk '$1 == "cpu" { print $3 + $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' \
 		/proc/stat)
 	if [ -n "$cpu_last" ]; then
-		# shellcheck disable=SC2086 # two numbers
 		idle_now=$(printf '%s %s\n' "$cpu_last" "$cpu_now" |
 			awk -v n="$(nproc)" '{ t = $4 - $2; print (t > 0 ? int(100 * n * ($3 - $1) / t) : 0) }')
 		idle_avg=$(((idle_avg + idle_now) / 2))
