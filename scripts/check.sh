@@ -23,7 +23,9 @@
 # Each of our scripts states what it needs in a header line the runner reads:
 #   # klp-rs-test: cpus=N [cost=N] [debug-cost=N] [order=last] [kernel>=X.Y] [line=L] [variant=V] [timeout=S]
 # cpus: the vCPUs it needs; cost: about how many seconds it runs (on the 7.3
-# line), its weight when tests are spread over the VMs (default 10);
+# line), its weight when tests are spread over the VMs (default 10), and,
+# summed over a VM's tests, the VM's weight when the guests wait for room
+# (start_jobs; a host test's cost is its own weight there);
 # debug-cost: the same on the debug kernels (default 10 times cost);
 # order=last: it runs after the others of its VM (several of them: the
 # heaviest first, so a cheap one such as test-signing.sh, whose enforcement
@@ -33,8 +35,8 @@
 # test-boot-systemd.sh: Debian's 7.3 kernel with its Debian 13 root, what a
 # fleet runs); the other lines leave it out (they say so in the log, and
 # count nothing);
-# host=1: a host test, run on the host as soon as its line's VMs have
-# started (beside them), as `sh SCRIPT LINE RESULTS/LINE`, printing
+# host=1: a host test, run on the host as a job beside the line's VMs
+# (start_jobs), as `sh SCRIPT LINE RESULTS/LINE`, printing
 # TAP; it boots guests of its own with systemd as PID 1, which the harness's
 # guests are not (test-boot-systemd.sh; test-ansible-rollout.sh: a managed
 # host that the controller on the host reaches over SSH).
