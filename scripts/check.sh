@@ -343,15 +343,16 @@ run_host_test() {
 # checks, cargo tests) run niced in what the guests leave.
 idle_avg=0
 cpu_last=
+cores=$(nproc)
 idle() {
-	cpu_now=$(awk '$1 == "cpu" { print $3 + $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' \
-		/proc/stat)
-	if [ -n "$cpu_last" ]; then
-		idle_now=$(printf '%s %s\n' "$cpu_last" "$cpu_now" |
-			awk -v n="$(nproc)" '{ t = $4 - $2; print (t > 0 ? int(100 * n * ($3 - $1) / t) : 0) }')
-		idle_avg=$(((idle_avg + idle_now) / 2))
-	fi
-	cpu_last=$cpu_now
+	# shellcheck disable=SC2046 # three numbers
+	set -- $(awk -v last="$cpu_last" -v n="$cores" '$1 == "cpu" {
+		i = $3 + $5 + $6; t = $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9
+		split(last, l, " ")
+		print i, t, (last != "" && t > l[2] ? int(100 * n * (i - l[1]) / (t - l[2])) : -1)
+		exit }' /proc/stat)
+	cpu_last="$1 $2"
+	[ "$3" -lt 0 ] || idle_avg=$(((idle_avg + $3) / 2))
 }
 
 # start_jobs: forgets the jobs that have ended, and starts the costliest
@@ -373,13 +374,14 @@ start_jobs() {
 	running=$still
 	idle
 	while [ -s "$queue" ] && [ "$count" -lt "$slots" ]; do
-		if [ "$count" -ge "$(nproc)" ]; then
+		if [ "$count" -ge "$cores" ]; then
 			if [ "$idle_avg" -lt 50 ] || [ $(($(date +%s) - last_start)) -lt 10 ]; then
 				break
 			fi
 		fi
-		job=$(sort -s -k1,1nr "$queue" | head -n 1)
-		sort -s -k1,1nr "$queue" | tail -n +2 >"$queue.new" && mv "$queue.new" "$queue"
+		sort -s -k1,1nr "$queue" >"$queue.new"
+		job=$(head -n 1 "$queue.new")
+		tail -n +2 "$queue.new" >"$queue"
 		# shellcheck disable=SC2086 # COST TYPE LINE ARGS: words without spaces
 		set -- $job
 		case $2 in
