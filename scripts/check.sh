@@ -443,10 +443,9 @@ for line in $(printf '%s\n' $KLP_LINES | sort -rV); do
 	# test-boot-systemd.sh install: livepatch_sample's and
 	# livepatch_callbacks_demo's (its transition stalls behind
 	# livepatch_callbacks_busymod), scripts/build/deb.sh.
-	for patch in livepatch_sample livepatch_callbacks_demo; do
-		KLP_DEB_LINTIAN=0 "$KLP_TOP/scripts/build/deb.sh" patch "$line" "$patch" >/dev/null ||
-			die "the live patch package $patch of line $line could not be built"
-	done
+	KLP_DEB_LINTIAN=0 "$KLP_TOP/scripts/build/deb.sh" patch "$line" livepatch_sample \
+		livepatch_callbacks_demo >/dev/null ||
+		die "the live patch packages of line $line could not be built"
 	pack_dpkg_db "$line" || die "the dpkg database of line $line's guest could not be packed"
 	step "3/5: line $line: $(wc -l <"$results/$line/plan") test script(s) in 2 VMs"
 	queue_line "$line"

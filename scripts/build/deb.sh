@@ -2,12 +2,12 @@
 # Debian packages: of klpctl, and of a live patch for one kernel line.
 #
 #   scripts/build/deb.sh klpctl                 build/deb/klpctl_VERSION_amd64.deb
-#   scripts/build/deb.sh patch LINE [PATCH]     build/deb/klp-PATCH-RELEASE_VERSION_amd64.deb
+#   scripts/build/deb.sh patch LINE [PATCH...]  build/deb/klp-PATCH-RELEASE_VERSION_amd64.deb
 #
 # (`make deb [LINES=7.3] [PATCH=livepatch_sample]` runs both.) Each package is
 # a staged tree with DEBIAN/control and maintainer scripts
 # (packaging/debian/), built with `dpkg-deb --root-owner-group --build`; it
-# prints the path of the package on stdout, and lintian's findings on stderr
+# prints the path of each package on stdout, and lintian's findings on stderr
 # when lintian is installed (KLP_DEB_LINTIAN=0: not run).
 #
 # klpctl: the binary (release build) in /usr/sbin, klpctl.service (enabled by
@@ -143,10 +143,10 @@ deb_klpctl() {
 	build_deb "$stage"
 }
 
+# deb_patch LINE PATCH: the package of PATCH, from LINE's build.
 deb_patch() {
 	line=$1
 	patch=$2
-	"$KLP_TOP/scripts/build/modules.sh" "$line" modules >/dev/null
 	ko=$(find "$(line_build_dir "$line")" -name "$patch.ko" | head -n 1)
 	[ -n "$ko" ] || die "no module $patch.ko in $(line_build_dir "$line")"
 	modinfo -F livepatch "$ko" | grep -qx Y || die "$ko is not a live patch module (no livepatch=Y)"
@@ -196,13 +196,20 @@ deb_patch() {
 		chmod 0755 "$stage/DEBIAN/$script"
 	done
 	build_deb "$stage"
+	rm -rf "$stage"
 }
 
 case ${1:-} in
 klpctl) deb_klpctl ;;
 patch)
-	[ $# -ge 2 ] || die "usage: $0 patch LINE [PATCH]"
-	deb_patch "$2" "${3:-livepatch_sample}"
+	[ $# -ge 2 ] || die "usage: $0 patch LINE [PATCH...]"
+	line=$2
+	shift 2
+	[ $# -gt 0 ] || set -- livepatch_sample
+	"$KLP_TOP/scripts/build/modules.sh" "$line" modules >/dev/null
+	for patch; do
+		deb_patch "$line" "$patch"
+	done
 	;;
-*) die "usage: $0 klpctl | patch LINE [PATCH]" ;;
+*) die "usage: $0 klpctl | patch LINE [PATCH...]" ;;
 esac
