@@ -26,20 +26,23 @@ while [ $# -gt 0 ] && [ "${1##*/}" = Module.symvers ]; do
 	cut -f2 "$1" >>"$exported"
 	shift
 done
-sort -u -o "$exported" "$exported"
 missing=0
-for ko; do
+# One nm for all the modules ("FILE: U SYMBOL" lines); each missing symbol
+# once per module.
+[ $# -eq 0 ] || missing=$(nm -A -u "$@" | awk -v exported="$exported" '
+	BEGIN { while ((getline sym <exported) > 0) ok[sym] = 1 }
+	{ ko = $1; sub(/:$/, "", ko); sub(/.*\//, "", ko); sym = $NF }
+	seen[ko, sym]++ { next }
 	# A livepatch symbol left undefined: the post-link step did not run.
-	for sym in $(nm -u "$ko" | awk '{ print $2 }' | grep '^\.klp\.sym\.' | sort -u); do
-		printf '%s: %s is not a livepatch symbol yet (run tools/klp-post-link on it)\n' \
-			"${ko##*/}" "$sym" >&2
-		missing=$((missing + 1))
-	done
-	for sym in $(nm -u "$ko" | awk '{ print $2 }' | grep -v '^\.klp\.sym\.' | sort -u |
-		comm -23 - "$exported"); do
-		printf '%s: %s is not exported by the target kernel\n' "${ko##*/}" "$sym" >&2
-		missing=$((missing + 1))
-	done
-done
+	sym ~ /^\.klp\.sym\./ {
+		printf "%s: %s is not a livepatch symbol yet (run tools/klp-post-link on it)\n", ko, sym >"/dev/stderr"
+		n++
+		next
+	}
+	!(sym in ok) {
+		printf "%s: %s is not exported by the target kernel\n", ko, sym >"/dev/stderr"
+		n++
+	}
+	END { print n + 0 }')
 [ "$missing" -eq 0 ] || die "$missing undefined symbol(s) the kernel does not export (was the module built by the kernel's own rustc?)"
 log "$# module(s): every undefined symbol is exported by the kernel (or a module built with them)"
