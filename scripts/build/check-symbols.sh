@@ -21,7 +21,8 @@ export KLP_LOG_TAG=symbols
 [ $# -ge 2 ] || die "usage: $0 MODULE_SYMVERS... KO..."
 [ -s "$1" ] || die "$1 is missing or empty"
 exported=$(mktemp)
-trap 'rm -f "$exported"' EXIT
+undefined=$(mktemp)
+trap 'rm -f "$exported" "$undefined"' EXIT
 while [ $# -gt 0 ] && [ "${1##*/}" = Module.symvers ]; do
 	cut -f2 "$1" >>"$exported"
 	shift
@@ -29,20 +30,23 @@ done
 missing=0
 # One nm for all the modules ("FILE: U SYMBOL" lines); each missing symbol
 # once per module.
-[ $# -eq 0 ] || missing=$(nm -A -u "$@" | awk -v exported="$exported" '
-	BEGIN { while ((getline sym <exported) > 0) ok[sym] = 1 }
-	{ ko = $1; sub(/:$/, "", ko); sub(/.*\//, "", ko); sym = $NF }
-	seen[ko, sym]++ { next }
-	# A livepatch symbol left undefined: the post-link step did not run.
-	sym ~ /^\.klp\.sym\./ {
-		printf "%s: %s is not a livepatch symbol yet (run tools/klp-post-link on it)\n", ko, sym >"/dev/stderr"
-		n++
-		next
-	}
-	!(sym in ok) {
-		printf "%s: %s is not exported by the target kernel\n", ko, sym >"/dev/stderr"
-		n++
-	}
-	END { print n + 0 }')
+if [ $# -gt 0 ]; then
+	nm -A -u "$@" >"$undefined" || die "nm could not read the modules (above)"
+	missing=$(awk -v exported="$exported" '
+		BEGIN { while ((getline sym <exported) > 0) ok[sym] = 1 }
+		{ ko = $1; sub(/:$/, "", ko); sub(/.*\//, "", ko); sym = $NF }
+		seen[ko, sym]++ { next }
+		# A livepatch symbol left undefined: the post-link step did not run.
+		sym ~ /^\.klp\.sym\./ {
+			printf "%s: %s is not a livepatch symbol yet (run tools/klp-post-link on it)\n", ko, sym >"/dev/stderr"
+			n++
+			next
+		}
+		!(sym in ok) {
+			printf "%s: %s is not exported by the target kernel\n", ko, sym >"/dev/stderr"
+			n++
+		}
+		END { print n + 0 }' "$undefined")
+fi
 [ "$missing" -eq 0 ] || die "$missing undefined symbol(s) the kernel does not export (was the module built by the kernel's own rustc?)"
 log "$# module(s): every undefined symbol is exported by the kernel (or a module built with them)"
