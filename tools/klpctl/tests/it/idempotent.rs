@@ -325,7 +325,11 @@ fn on_timeout_revert_disables_and_removes_the_stalled_patch() {
             &env(&tree, &loader),
             &LoadOptions {
                 module: ko.clone(),
-                wait: quick_wait(Some(0.3), OnTimeout::Revert),
+                // The revert waits as long as the load did (the same
+                // options): long enough for the "kernel" thread above to
+                // run on a host whose cores the test guests keep busy (0.3
+                // s was not, beside a make check's guests).
+                wait: quick_wait(Some(2.0), OnTimeout::Revert),
                 json: false,
             },
             out,
