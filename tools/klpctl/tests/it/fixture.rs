@@ -1,8 +1,9 @@
 //! Fake /sys and /proc trees, a fake module loader, and tiny ELF files.
 
 use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -296,6 +297,52 @@ pub fn capture_both(
         String::from_utf8(out).unwrap(),
         String::from_utf8(err).unwrap(),
     )
+}
+
+/// The progress a command reports (its stderr), readable while it runs: the
+/// "kernel" thread of a test moves its fake transition on only once the
+/// command has reported the state before (`wait_for`). A handshake, not a
+/// sleep: beside a `make check`'s guests a test thread can sleep through a
+/// window of 200 ms and never see the state the test asserts on.
+#[derive(Clone, Default)]
+pub struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    /// What has been written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// Waits until what has been written contains `needle`; gives up after
+    /// 10 s (the test's assertions then say what is missing).
+    pub fn wait_for(&self, needle: &str) {
+        let start = Instant::now();
+        while !self.text().contains(needle) && start.elapsed() < Duration::from_secs(10) {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `f` with a buffer for stdout and `err` for stderr; returns the
+/// result and what went to each.
+pub fn capture_shared(
+    err: &SharedBuf,
+    f: impl FnOnce(&mut Vec<u8>, &mut SharedBuf) -> Result<()>,
+) -> (Result<()>, String, String) {
+    let mut out = Vec::new();
+    let r = f(&mut out, &mut err.clone());
+    (r, String::from_utf8(out).unwrap(), err.text())
 }
 
 /// Runs `f` on another thread once `cond` holds (polling), like the kernel

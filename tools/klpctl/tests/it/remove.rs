@@ -29,10 +29,20 @@ fn enabled_patch() -> FakeTree {
     tree
 }
 
+/// How the fake unpatching ends.
+enum Finish {
+    /// It never ends.
+    Never,
+    /// It ends 200 ms after it started.
+    Soon,
+    /// It ends once the command has reported it (its stderr).
+    AfterReport(SharedBuf),
+}
+
 /// The "kernel" side of disabling: once `enabled` reads 0 the unpatching
-/// transition starts; if `finish`, 200 ms later it ends and the patch
-/// directory goes away.
-fn kernel_unpatches(tree: &FakeTree, finish: bool) -> JoinHandle<()> {
+/// transition starts; when it ends (`finish`), the patch directory goes
+/// away.
+fn kernel_unpatches(tree: &FakeTree, finish: Finish) -> JoinHandle<()> {
     let root = tree.root().to_path_buf();
     let enabled = tree.patch_dir(NAME).join("enabled");
     when(
@@ -40,10 +50,14 @@ fn kernel_unpatches(tree: &FakeTree, finish: bool) -> JoinHandle<()> {
         move || {
             let t = FakeTree::at(&root);
             t.set(NAME, "transition", "1\n");
-            if finish {
-                std::thread::sleep(Duration::from_millis(200));
-                fs::remove_dir_all(t.patch_dir(NAME)).unwrap();
+            match finish {
+                Finish::Never => return,
+                Finish::Soon => std::thread::sleep(Duration::from_millis(200)),
+                Finish::AfterReport(seen) => {
+                    seen.wait_for("unpatching livepatch_sample: 2 of 4 tasks")
+                }
             }
+            fs::remove_dir_all(t.patch_dir(NAME)).unwrap();
         },
     )
 }
@@ -56,8 +70,9 @@ fn module_loaded(tree: &FakeTree) -> bool {
 fn disable_waits_for_the_unpatching_transition() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
-    let kernel = kernel_unpatches(&tree, true);
-    let (r, text, diag) = capture_both(|out, err| {
+    let progress = SharedBuf::default();
+    let kernel = kernel_unpatches(&tree, Finish::AfterReport(progress.clone()));
+    let (r, text, diag) = capture_shared(&progress, |out, err| {
         commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out, err)
     });
     kernel.join().unwrap();
@@ -80,7 +95,7 @@ fn disable_waits_for_the_unpatching_transition() {
 fn disable_times_out_on_a_stuck_transition() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
-    let kernel = kernel_unpatches(&tree, false);
+    let kernel = kernel_unpatches(&tree, Finish::Never);
     let (r, _) = capture(|out, err| {
         commands::disable(&env(&tree, &loader), NAME, &quick(Some(0.3)), out, err)
     });
@@ -101,7 +116,7 @@ fn disable_reverses_a_patching_transition() {
     let tree = enabled_patch();
     tree.set(NAME, "transition", "1\n");
     let loader = FakeLoader::new(&tree);
-    let kernel = kernel_unpatches(&tree, true);
+    let kernel = kernel_unpatches(&tree, Finish::Soon);
     let (r, text) = capture(|out, err| {
         commands::disable(&env(&tree, &loader), NAME, &quick(Some(5.0)), out, err)
     });
@@ -144,7 +159,7 @@ fn disable_of_an_unknown_patch() {
 fn unload_disables_waits_and_removes_the_module() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
-    let kernel = kernel_unpatches(&tree, true);
+    let kernel = kernel_unpatches(&tree, Finish::Soon);
     let (r, text) = capture(|out, err| {
         commands::unload(
             &env(&tree, &loader),
@@ -173,7 +188,7 @@ fn unload_disables_waits_and_removes_the_module() {
 fn unload_refuses_to_remove_the_module_of_a_stuck_transition() {
     let tree = enabled_patch();
     let loader = FakeLoader::new(&tree);
-    let kernel = kernel_unpatches(&tree, false);
+    let kernel = kernel_unpatches(&tree, Finish::Never);
     let (r, _) = capture(|out, err| {
         commands::unload(
             &env(&tree, &loader),
@@ -298,7 +313,7 @@ fn patch_names_are_taken_as_modprobe_takes_module_names() {
     }
     tree.set(NAME, "transition", "0\n");
 
-    let kernel = kernel_unpatches(&tree, true);
+    let kernel = kernel_unpatches(&tree, Finish::Soon);
     let (r, _) = capture(|out, err| {
         commands::disable(
             &env(&tree, &loader),

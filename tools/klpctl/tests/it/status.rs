@@ -128,20 +128,23 @@ fn status_watch_follows_the_transition_to_its_end() {
     let tree = FakeTree::stalled_patching();
     let loader = FakeLoader::new(&tree);
     let root = tree.root().to_path_buf();
-    // The "kernel": switch task 101 after 100 ms, task 200 and end the
-    // transition after 200 ms more.
+    // The "kernel": switches task 101 once the watch has shown 2 of 4 tasks
+    // pending, then task 200 and ends the transition once it has shown 1.
+    let progress = SharedBuf::default();
+    let seen = progress.clone();
     let kernel = std::thread::spawn(move || {
         let t = FakeTree::at(&root);
-        std::thread::sleep(Duration::from_millis(100));
+        seen.wait_for("patching livepatch_sample: 2 of 4 tasks still on the old state");
         t.set_patch_state(100, 101, 1);
-        std::thread::sleep(Duration::from_millis(200));
+        seen.wait_for("patching livepatch_sample: 1 of 4 tasks still on the old state");
         t.set_patch_state(200, 200, 1);
         t.set("livepatch_sample", "transition", "0\n");
     });
     let mut o = opts(None);
     o.watch = true;
-    let (r, text, diag) =
-        capture_both(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
+    let (r, text, diag) = capture_shared(&progress, |out, err| {
+        commands::status(&env(&tree, &loader), &o, out, err)
+    });
     kernel.join().unwrap();
     r.unwrap();
     assert!(
@@ -190,22 +193,26 @@ fn status_watch_reports_a_reversal_when_it_happens() {
     let tree = FakeTree::stalled_patching();
     let loader = FakeLoader::new(&tree);
     let root = tree.root().to_path_buf();
-    // The "kernel": `enabled` written 0 mid-transition reverses it; the
-    // counts stay 2 of 4 (tasks 1 and 100 are the ones to go back now);
-    // then the unpatching finishes.
+    // The "kernel": `enabled` written 0 mid-transition (once the watch has
+    // shown the patching) reverses it; the counts stay 2 of 4 (tasks 1 and
+    // 100 are the ones to go back now); then, once the watch has shown the
+    // unpatching, it finishes.
+    let progress = SharedBuf::default();
+    let seen = progress.clone();
     let kernel = std::thread::spawn(move || {
         let t = FakeTree::at(&root);
-        std::thread::sleep(Duration::from_millis(100));
+        seen.wait_for("] patching livepatch_sample: 2 of 4 tasks");
         t.set("livepatch_sample", "enabled", "0\n");
-        std::thread::sleep(Duration::from_millis(200));
+        seen.wait_for("] unpatching livepatch_sample: 2 of 4 tasks");
         t.set_patch_state(1, 1, 0);
         t.set_patch_state(100, 100, 0);
         t.set("livepatch_sample", "transition", "0\n");
     });
     let mut o = opts(None);
     o.watch = true;
-    let (r, text, diag) =
-        capture_both(|out, err| commands::status(&env(&tree, &loader), &o, out, err));
+    let (r, text, diag) = capture_shared(&progress, |out, err| {
+        commands::status(&env(&tree, &loader), &o, out, err)
+    });
     kernel.join().unwrap();
     r.unwrap();
     let reversed = diag
