@@ -298,9 +298,11 @@ pack_dpkg_db() {
 # three per core). Booted all at once, the 8 guests of make check took a
 # fifth more CPU time each than two alone (7.3's VMs 238 and 227 s instead
 # of 184 and 187: their translated code evicted from the host's caches by
-# the others'); a warm make check took 10:25 (1190 s of CPU) that way and
-# 9:34 (1084 s) this way, in the same hour. Starting the 7.3 line's host
-# tests before the 6.12 VMs left those for last, alone: 10 minutes and more.
+# the others'; since QEMU runs as a batch task with a 20 ms slice,
+# scripts/vm/run.sh, three guests on two cores cost what each costs alone);
+# a warm make check took 10:25 (1190 s of CPU) that way and 9:34 (1084 s)
+# this way, in the same hour. Starting the 7.3 line's host tests before the
+# 6.12 VMs left those for last, alone: 10 minutes and more.
 slots=${KLP_VM_SLOTS:-$(($(nproc) * 3))}
 queue=$results/jobs.queue
 : >"$queue"
